@@ -1,0 +1,123 @@
+/**
+ * Typed events. Events observe, never steer: a listener that throws (or returns a promise
+ * that rejects) is isolated and cannot break a refresh or a verification.
+ */
+
+/** Why a refresh started. */
+export type RefreshReason = 'initial' | 'scheduled' | 'retry' | 'unknown-kid' | 'signature-failure' | 'manual' | 'stale';
+
+/** What the unknown-kid defence decided for one lookup. */
+export type UnknownKidDecision =
+  /** The lookup started a refresh (it had budget). */
+  | 'refetch'
+  /** A refresh was already in flight; the lookup joined it. */
+  | 'joined'
+  /** The budget was spent; the lookup waits for the next permitted refresh. */
+  | 'waited'
+  /** The kid was confirmed absent from the current generation: rejected without waiting. */
+  | 'negative-hit'
+  /** The token failed a cheap check before any lookup (counted by the verifier). */
+  | 'pregate-reject'
+  /** Waiting capacity full and this lookup lost admission: rejected fast. */
+  | 'capacity-reject'
+  /** A waiting lookup was displaced by a more frequently requested kid. */
+  | 'evicted'
+  /** No refresh could start before the lookup's deadline. */
+  | 'wait-timeout'
+  /** A refresh brought the kid: the lookup resolved. */
+  | 'found'
+  /** A refresh that started after the lookup arrived confirmed the kid absent. */
+  | 'not-found';
+
+/** Every event name and its payload. */
+export interface JwksEvents {
+  /** A JWKS request is about to be sent. */
+  'refresh.started': { reason: RefreshReason; attempt: number };
+  /** A JWKS request succeeded. `modified` is false for a 304 or an identical body. */
+  'refresh.succeeded': { reason: RefreshReason; modified: boolean; notModified304: boolean; durationMs: number; generation: number; freshForMs: number };
+  /** A JWKS request failed; the current keys (if any) stay. */
+  'refresh.failed': {
+    reason: RefreshReason;
+    code: string;
+    message: string;
+    status: number | undefined;
+    consecutiveFailures: number;
+    /** How long the served keys have been stale, in ms (0 while still fresh, undefined without keys). */
+    staleForMs: number | undefined;
+    /** When the next attempt may run, in ms from now. */
+    nextAttemptInMs: number;
+  };
+  /** The key set changed. Kids are lists of strings (keys without a kid appear as `#<thumbprint>`). */
+  'keys.changed': { added: string[]; removed: string[]; replaced: string[]; generation: number; previousGeneration: number };
+  /**
+   * A key was used for the first time (per generation it appeared in): the moment a newly
+   * published key starts signing tokens. `verified` is true when a signature checked with it
+   * (verifier path), false when it was only handed out by `getKey`.
+   */
+  'key.firstUsed': { kid: string; generation: number; verified: boolean; publishedForMs: number };
+  /** Keys past their freshness were served because refreshes fail (emitted once per failed cycle). */
+  'keys.staleServed': { staleForMs: number; generation: number };
+  /** A key of a fetched set was dropped at ingest. */
+  'key.dropped': { kid: string | undefined; index: number; reason: string; detail: string | undefined };
+  /** A decision of the unknown-kid defence. `kid` is sanitised for logging. */
+  'unknownKid': { kid: string; decision: UnknownKidDecision; clientId: string | undefined };
+}
+
+/** Name of an event. */
+export type JwksEventName = keyof JwksEvents;
+/** A listener for event `K`. */
+export type JwksListener<K extends JwksEventName> = (event: JwksEvents[K]) => void;
+
+/** A tiny typed emitter with listener isolation. */
+export class SafeEmitter {
+  #listeners = new Map<JwksEventName, Set<(e: never) => void>>();
+  #onListenerError: (err: unknown, event: JwksEventName) => void;
+
+  constructor(onListenerError?: (err: unknown, event: JwksEventName) => void) {
+    this.#onListenerError = onListenerError ?? (() => {});
+  }
+
+  on<K extends JwksEventName>(name: K, listener: JwksListener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) this.#listeners.set(name, (set = new Set()));
+    set.add(listener as (e: never) => void);
+    return () => this.off(name, listener);
+  }
+
+  off<K extends JwksEventName>(name: K, listener: JwksListener<K>): void {
+    this.#listeners.get(name)?.delete(listener as (e: never) => void);
+  }
+
+  /** True when someone listens: lets hot paths skip building payloads. */
+  has(name: JwksEventName): boolean {
+    const set = this.#listeners.get(name);
+    return set !== undefined && set.size > 0;
+  }
+
+  emit<K extends JwksEventName>(name: K, event: JwksEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set || set.size === 0) return;
+    for (const l of [...set]) {
+      try {
+        const r = (l as unknown as JwksListener<K>)(event) as unknown;
+        if (r && typeof (r as Promise<unknown>).then === 'function') {
+          (r as Promise<unknown>).then(undefined, (err: unknown) => this.#report(err, name));
+        }
+      } catch (err) {
+        this.#report(err, name);
+      }
+    }
+  }
+
+  #report(err: unknown, name: JwksEventName): void {
+    try {
+      this.#onListenerError(err, name);
+    } catch {
+      // an error handler that throws is ignored too
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * jwks-keeper: keeps an identity provider's JWKS signing keys cached and verifies JWTs with
+ * them. The main entry exports the two factories, the error hierarchy and public types.
+ *
+ * @packageDocumentation
+ */
+export { createJwksCache } from './cache.js';
+export type {
+  JwksCache,
+  JwksCacheStats,
+  JwksCacheHealth,
+  SnapshotView,
+  SnapshotKeyView,
+  RefreshResult,
+  ResolvedKeys,
+  LookupContext,
+} from './cache.js';
+export { createVerifier } from './verify/verifier.js';
+export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
+export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
+export {
+  JwksKeeperError,
+  TokenInvalidError,
+  KeysUnavailableError,
+  ConfigError,
+  isTokenInvalid,
+  isKeysUnavailable,
+} from './errors.js';
+export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode } from './errors.js';
+export type { JwksEvents, JwksEventName, JwksListener, RefreshReason, UnknownKidDecision } from './events.js';
+export type { Clock, Scheduler, TimerHandle, Random } from './runtime/clock.js';
+export type { FetchLike } from './fetch/transport.js';
+export type { SupportedAlg, ValidatedKey, PublicJwk } from './jwks/validate.js';
+export { SUPPORTED_ALGS } from './jwks/validate.js';

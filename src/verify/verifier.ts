@@ -1,0 +1,215 @@
+/**
+ * The verifier: pre-checks, key lookup through the cache, then jose's `jwtVerify` with the
+ * algorithm pinned to the key, and claim checks.
+ */
+import { jwtVerify, errors as joseErrors } from 'jose';
+import type { JWTPayload, JWTHeaderParameters } from 'jose';
+import type { JwksCache, LookupContext } from '../cache.js';
+import type { JwksCacheOptions } from '../options.js';
+import { createJwksCache } from '../cache.js';
+import { ConfigError, JwksKeeperError, TokenInvalidError } from '../errors.js';
+import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
+import { SUPPORTED_ALGS } from '../jwks/validate.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
+import { precheckToken, pregateClaims } from './precheck.js';
+import type { PrecheckLimits } from './precheck.js';
+
+/** Options of {@link createVerifier}. */
+export interface VerifierOptions {
+  /** The exact `iss` expected. Required. Compared with `===`. */
+  issuer: string;
+  /** Accepted audience(s); the token's `aud` must contain at least one. Required. */
+  audience: string | readonly string[];
+  /** The JWKS URL; a cache is created and owned by the verifier (closed by `close()`). Give this or `keys`. */
+  jwksUri?: string | URL;
+  /** An existing cache to share between verifiers of the same issuer. Not closed by `close()`. */
+  keys?: JwksCache;
+  /** Options for the cache created from `jwksUri`. */
+  cacheOptions?: Omit<JwksCacheOptions, 'jwksUri'>;
+  /**
+   * Accepted `alg` values. Default: every asymmetric algorithm supported (RS*, PS*, ES*,
+   * EdDSA/Ed25519). Each key is further pinned to its JWK `alg`, or to what its `kty`/`crv`
+   * allows. `none` and HS* are never accepted with remote keys.
+   */
+  algorithms?: readonly SupportedAlg[];
+  /** Clock skew allowed for `exp`, `nbf`, `iat`. Unit: seconds. Default: 30. Maximum: 300 (more hides broken clocks and extends stolen tokens). */
+  clockToleranceSec?: number;
+  /** Require `exp`. Default: true (a token without expiry is valid forever if stolen). */
+  requireExp?: boolean;
+  /** Reject tokens whose `iat` is older than this. Unit: seconds. Default: none. */
+  maxTokenAgeSec?: number;
+  /** Expected `typ` header, e.g. `at+jwt` (RFC 9068). Default: not checked. */
+  typ?: string;
+  /** Further claims that must be present. Default: none beyond `exp`, `iss`, `aud`. */
+  requiredClaims?: readonly string[];
+  /** Longest token accepted, in characters. Default: 16 384 (real tokens are 1–4 KiB). */
+  maxTokenBytes?: number;
+  /** Longest decoded protected header, in bytes. Default: 4 096. */
+  maxHeaderBytes?: number;
+  /** Longest `kid`, in characters. Default: 256. */
+  maxKidLength?: number;
+  /** Wall clock for claim checks. Default: the cache's clock, else `Date.now()`. */
+  clock?: Clock;
+}
+
+/** What a successful verification returns. */
+export interface VerifyResult {
+  payload: JWTPayload;
+  protectedHeader: JWTHeaderParameters;
+  /** The key that verified the token. */
+  key: { kid: string | undefined; thumbprint: string; generation: number };
+}
+
+/** A verifier bound to one issuer. Create once, share across requests. */
+export interface Verifier {
+  /**
+   * Verify a compact JWS JWT. Rejects with {@link TokenInvalidError} (answer 401) or
+   * {@link KeysUnavailableError} (answer 503); never with anything else.
+   * @param ctx - optional per-request context; `clientId` shares unknown-kid waiting capacity fairly.
+   */
+  verify(token: string, ctx?: LookupContext): Promise<VerifyResult>;
+  /** The key cache in use. */
+  readonly keys: JwksCache;
+  /** Close the cache if this verifier created it. */
+  close(): Promise<void>;
+}
+
+const MAX_NUMERIC_DATE = 253_402_300_799;
+
+function mapJoseError(err: unknown): JwksKeeperError {
+  if (err instanceof JwksKeeperError) return err;
+  if (err instanceof joseErrors.JWTExpired) return new TokenInvalidError('TOKEN_EXPIRED', err.message, { cause: err, claim: 'exp' });
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    return new TokenInvalidError('CLAIM_INVALID', err.message, { cause: err, claim: err.claim });
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenInvalidError('SIGNATURE_INVALID', 'signature verification failed', { cause: err });
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new TokenInvalidError('ALG_NOT_ALLOWED', err.message, { cause: err });
+  if (err instanceof joseErrors.JOSEError) return new TokenInvalidError('TOKEN_MALFORMED', err.message, { cause: err });
+  return new TokenInvalidError('TOKEN_MALFORMED', err instanceof Error ? err.message : 'token rejected', { cause: err });
+}
+
+/** NumericDates finite, non-negative, ≤ year 9999 (D6); `iat` not in the future beyond the tolerance (E1). */
+function checkNumericDates(payload: JWTPayload, nowSec: number, toleranceSec: number): void {
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    const v = payload[claim];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_NUMERIC_DATE) {
+      throw new TokenInvalidError('CLAIM_INVALID', `"${claim}" is not a valid NumericDate`, { claim });
+    }
+  }
+  if (typeof payload.iat === 'number' && payload.iat > nowSec + toleranceSec) {
+    throw new TokenInvalidError('CLAIM_INVALID', '"iat" is in the future', { claim: 'iat' });
+  }
+}
+
+/** Create a verifier for one issuer. */
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (!options || typeof options !== 'object') throw new ConfigError('options object required');
+  const { issuer } = options;
+  if (typeof issuer !== 'string' || issuer.length === 0) throw new ConfigError('issuer is required');
+  const audience = typeof options.audience === 'string' ? [options.audience] : options.audience;
+  if (!Array.isArray(audience) || audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0)) {
+    throw new ConfigError('audience is required (a string or a non-empty array of strings)');
+  }
+  if ((options.jwksUri === undefined) === (options.keys === undefined)) throw new ConfigError('give exactly one of jwksUri or keys');
+  const algorithms = options.algorithms ?? SUPPORTED_ALGS;
+  if (algorithms.length === 0 || algorithms.some((a) => !(SUPPORTED_ALGS as readonly string[]).includes(a))) {
+    throw new ConfigError(`algorithms must be a non-empty subset of ${SUPPORTED_ALGS.join(', ')}`);
+  }
+  const tolerance = options.clockToleranceSec ?? 30;
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
+    throw new ConfigError('clockToleranceSec must be in [0, 300]');
+  }
+  const maxTokenAge = options.maxTokenAgeSec;
+  if (maxTokenAge !== undefined && (typeof maxTokenAge !== 'number' || !(maxTokenAge > 0))) throw new ConfigError('maxTokenAgeSec must be > 0');
+  const owned = options.keys === undefined;
+  const keys = options.keys ?? createJwksCache({ ...options.cacheOptions, jwksUri: options.jwksUri! });
+  const clock = options.clock ?? options.cacheOptions?.clock ?? systemClock;
+  const limits: PrecheckLimits = {
+    maxTokenBytes: options.maxTokenBytes ?? 16_384,
+    maxHeaderBytes: options.maxHeaderBytes ?? 4_096,
+    maxKidLength: options.maxKidLength ?? 256,
+    algorithms: new Set(algorithms),
+  };
+  const required = new Set<string>(['iss', 'aud', ...(options.requiredClaims ?? [])]);
+  if (options.requireExp ?? true) required.add('exp');
+  const requiredClaims = [...required];
+  const acceptIssuer = (iss: unknown): boolean => iss === issuer;
+
+  async function verifyWith(token: string, key: ValidatedKey, alg: SupportedAlg) {
+    const nowMs = clock.wallNow();
+    const r = await jwtVerify(token, key.keyObject, {
+      algorithms: [alg],
+      issuer,
+      audience: audience as string[],
+      clockTolerance: tolerance,
+      maxTokenAge,
+      typ: options.typ,
+      requiredClaims,
+      currentDate: new Date(nowMs),
+    });
+    checkNumericDates(r.payload, Math.floor(nowMs / 1000), tolerance);
+    return r;
+  }
+
+  async function tryKeys(token: string, keyList: readonly ValidatedKey[], alg: SupportedAlg, generation: number, tried: Set<string>): Promise<VerifyResult | undefined> {
+    for (const key of keyList) {
+      if (tried.has(key.thumbprint)) continue;
+      tried.add(key.thumbprint);
+      if (key.issuer !== undefined && !key.issuer.includes('{') && key.issuer !== issuer) continue;
+      try {
+        const { payload, protectedHeader } = await verifyWith(token, key, alg);
+        keys.markUsed(key, true);
+        return { payload, protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation } };
+      } catch (err) {
+        if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) throw mapJoseError(err);
+      }
+    }
+    return undefined;
+  }
+
+  async function verify(token: string, ctx?: LookupContext): Promise<VerifyResult> {
+    let pre;
+    try {
+      pre = precheckToken(token, limits);
+    } catch (err) {
+      keys.notePregateReject(undefined, ctx?.clientId);
+      throw err;
+    }
+    const { kid, alg } = pre;
+    let found = keys.peek(kid, alg);
+    if (!found) {
+      try {
+        pregateClaims(pre.payloadSegment, acceptIssuer, Math.floor(clock.wallNow() / 1000), tolerance);
+      } catch (err) {
+        keys.notePregateReject(kid, ctx?.clientId);
+        throw err;
+      }
+      found = await keys.resolve(kid, alg, ctx);
+    }
+    const tried = new Set<string>();
+    try {
+      const ok = await tryKeys(token, found.keys, alg, found.generation, tried);
+      if (ok) return ok;
+      if (kid !== undefined) {
+        const again = await keys.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
+        if (again) {
+          const ok2 = await tryKeys(token, again.keys, alg, again.generation, tried);
+          if (ok2) return ok2;
+        }
+      }
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    throw new TokenInvalidError('SIGNATURE_INVALID', 'signature verification failed');
+  }
+
+  return {
+    verify,
+    keys,
+    async close() {
+      if (owned) await keys.close();
+    },
+  };
+}
