@@ -37,4 +37,4 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-run(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=120000', ...files]);
+run(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', ...files]);

@@ -20,7 +20,7 @@ import type { SupportedAlg, ValidatedKey } from './jwks/validate.js';
 import { SUPPORTED_ALGS, validateJwks } from './jwks/validate.js';
 import type { JwksCacheOptions, ResolvedCacheOptions } from './options.js';
 import { resolveCacheOptions } from './options.js';
-import { FrequencySketch } from './policy/frequency.js';
+import { RecentFrequency } from './policy/frequency.js';
 import type { BucketState } from './policy/refresh.js';
 import { backgroundRefreshAt, backoffDelayMs, bucketInit, bucketReadyAt, bucketTake, effectiveFreshnessMs, usability } from './policy/refresh.js';
 import type { Waiter } from './policy/waiting-room.js';
@@ -182,7 +182,7 @@ class JwksCacheImpl implements JwksCache {
   readonly #o: ResolvedCacheOptions;
   readonly #emitter: SafeEmitter;
   readonly #room: WaitingRoom<ResolvedKeys>;
-  readonly #sketch: FrequencySketch;
+  readonly #sketch: RecentFrequency;
   readonly #negative = new Map<string, { generation: number; at: number }>();
   readonly #used = new Set<string>();
   readonly #appearedAt = new Map<string, number>();
@@ -212,7 +212,7 @@ class JwksCacheImpl implements JwksCache {
     this.#o = o;
     this.#emitter = new SafeEmitter(o.onListenerError);
     this.#room = new WaitingRoom(o.maxWaiters, o.maxWaitersPerClient);
-    this.#sketch = new FrequencySketch(4096, o.random);
+    this.#sketch = new RecentFrequency(Math.max(1024, 16 * o.maxWaiters), o.random);
     this.#bucket = bucketInit(o.clock.monotonicNow(), { burst: o.burst, cooldownMs: o.cooldownMs });
     this.#stats = {
       fetches: 0,
@@ -367,12 +367,15 @@ class JwksCacheImpl implements JwksCache {
       this.#staleNotified = true;
       this.#emitter.emit('keys.staleServed', { staleForMs: now - this.#freshUntil, generation: this.#snapshot?.generation ?? 0 });
     }
-    if (!this.#inflight && now >= this.#nextAttemptAt) void this.#startRefresh('stale');
+    if (!this.#inflight) this.#tryBudgeted('stale');
   }
 
   /** Cold start or expired keys: join the in-flight load, or start one if backoff allows. */
   async #awaitLoad(): Promise<Snapshot> {
-    if (!this.#inflight && this.#now() >= this.#nextAttemptAt) void this.#startRefresh(this.#snapshot ? 'stale' : 'initial');
+    if (!this.#inflight) {
+      if (this.#attempt === 0) void this.#startRefresh('initial');
+      else this.#tryBudgeted(this.#snapshot ? 'stale' : 'retry');
+    }
     if (this.#inflight) await this.#inflight.promise;
     const s = this.#usableSnapshot();
     if (s) return s;
@@ -425,11 +428,10 @@ class JwksCacheImpl implements JwksCache {
       }
       this.#negative.delete(kid);
     }
-    this.#sketch.add(kid);
-    return this.#wait(kid, alg, clientId, false);
+    return this.#wait(kid, alg, clientId, false, this.#sketch.add(kid));
   }
 
-  #wait(kid: string, alg: SupportedAlg, clientId: string | undefined, needsNewFetch: boolean): Promise<ResolvedKeys> {
+  #wait(kid: string, alg: SupportedAlg, clientId: string | undefined, needsNewFetch: boolean, frequency = this.#sketch.add(kid)): Promise<ResolvedKeys> {
     const now = this.#now();
     return new Promise<ResolvedKeys>((resolve, reject) => {
       const w: Waiter<ResolvedKeys> = {
@@ -445,7 +447,7 @@ class JwksCacheImpl implements JwksCache {
         },
         reject,
       };
-      const admission = this.#room.admit(w, (k) => this.#sketch.estimate(k));
+      const admission = this.#room.admit(w, frequency);
       if (!admission.admitted) {
         this.#decide(kid, 'capacity-reject', clientId);
         reject(
@@ -465,13 +467,11 @@ class JwksCacheImpl implements JwksCache {
         this.#decide(kid, 'joined', clientId);
         return;
       }
-      const readyAt = this.#budgetReadyAt(now);
-      if (readyAt <= now && !this.#inflight) {
+      if (this.#tryBudgeted(needsNewFetch ? 'signature-failure' : 'unknown-kid')) {
         this.#decide(kid, 'refetch', clientId);
-        this.#bucket = bucketTake(this.#bucket, now, this.#o);
-        void this.#startRefresh(needsNewFetch ? 'signature-failure' : 'unknown-kid');
         return;
       }
+      const readyAt = this.#budgetReadyAt(now);
       if (this.#inflight) {
         // a signature recheck that needs a fetch started after now: wait for the next one
         this.#decide(kid, 'waited', clientId);
@@ -521,12 +521,7 @@ class JwksCacheImpl implements JwksCache {
     });
     this.#syncGauges();
     if (this.#room.size === 0) return;
-    if (readyAt <= now) {
-      this.#bucket = bucketTake(this.#bucket, now, this.#o);
-      void this.#startRefresh('unknown-kid');
-    } else {
-      this.#armGate(readyAt);
-    }
+    if (!this.#tryBudgeted('unknown-kid')) this.#armGate(readyAt);
   }
 
   /** After a refresh: settle waiters it answers, negative-cache kids it confirmed absent. */
@@ -738,8 +733,23 @@ class JwksCacheImpl implements JwksCache {
     this.#o.scheduler.clearTimeout(this.#bgTimer);
     this.#bgTimer = this.#o.scheduler.setTimeout(() => {
       this.#bgTimer = undefined;
-      void this.#startRefresh(reason);
+      if (this.#inflight || this.#tryBudgeted(reason)) return;
+      this.#scheduleBackground(this.#budgetReadyAt(this.#now()), reason);
     }, Math.max(0, at - this.#now()));
+  }
+
+  /**
+   * Every attempt except the first load and an explicit `refresh()` spends one token of the
+   * same bucket and respects the failure backoff, so background refreshes, retries, stale
+   * revalidation and unknown-kid refreshes together stay within one budget.
+   */
+  #tryBudgeted(reason: RefreshReason): boolean {
+    if (this.#inflight || this.#closed) return false;
+    const now = this.#now();
+    if (this.#budgetReadyAt(now) > now) return false;
+    this.#bucket = bucketTake(this.#bucket, now, this.#o);
+    void this.#startRefresh(reason);
+    return true;
   }
 
   // ---------------------------------------------------------------- introspection

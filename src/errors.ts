@@ -74,7 +74,12 @@ export abstract class JwksKeeperError extends Error {
   abstract readonly httpStatus: 401 | 503 | 500;
 
   constructor(message: string, options?: { cause?: unknown }) {
+    // Rejections are the hot path under a flood of forged tokens: capturing a stack trace
+    // costs more than the whole pre-check, and the stable `code` says what happened.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
   }
 }

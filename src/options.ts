@@ -173,6 +173,9 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     if (typeof v !== 'string') throw new ConfigError(`header ${k} must be a string`);
     headers[k.toLowerCase()] = v;
   }
+  const minRsaBits = num('minRsaBits', o.minRsaBits, 2048, 2048, 16_384);
+  const maxRsaBits = num('maxRsaBits', o.maxRsaBits, 16_384, 2048, 16_384);
+  if (minRsaBits > maxRsaBits) throw new ConfigError('minRsaBits must not exceed maxRsaBits');
   return {
     jwksUri,
     timeoutMs: num('timeoutMs', o.timeoutMs, 5_000, 1, 600_000),
@@ -190,8 +193,8 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     backoffMaxMs,
     maxRetryAfterMs: num('maxRetryAfterMs', o.maxRetryAfterMs, 600_000, 0),
     maxKeys: num('maxKeys', o.maxKeys, 100, 1, 10_000),
-    minRsaBits: num('minRsaBits', o.minRsaBits, 2048, 2048, 16_384),
-    maxRsaBits: num('maxRsaBits', o.maxRsaBits, 16_384, 2048, 16_384),
+    minRsaBits,
+    maxRsaBits,
     maxKidLength: num('maxKidLength', o.maxKidLength, 256, 1, 4096),
     cooldownMs,
     burst: num('unknownKid.burst', uk.burst, 2, 1, 100),

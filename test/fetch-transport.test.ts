@@ -118,11 +118,17 @@ function modified(r: TransportResult): Extract<TransportResult, { kind: 'modifie
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
+
+/** Guard for deadline tests: if the transport hangs, fail the test instead of hanging the run. */
+const guard = <T>(p: Promise<T>): Promise<T> => withTimeout(p, 4000, 'the transport to give up (it hung)');
 
 /** Resolves when the request's socket closes. */
 function socketClosed(req: IncomingMessage): Promise<void> {
@@ -268,7 +274,7 @@ describe('fetchJwksDocument: total deadline', () => {
       /* never answer */
     });
     const t0 = performance.now();
-    await expectCode(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps()), 'JWKS_TIMEOUT');
+    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps())), 'JWKS_TIMEOUT');
     const elapsed = performance.now() - t0;
     assert.ok(elapsed >= DEADLINE * 0.8, `elapsed ${elapsed}`);
     assert.ok(elapsed < DEADLINE + MARGIN, `elapsed ${elapsed}`);
@@ -288,7 +294,7 @@ describe('fetchJwksDocument: total deadline', () => {
       res.on('close', () => clearInterval(t));
     });
     const t0 = performance.now();
-    await expectCode(fetchJwksDocument(url, {}, limits({ timeoutMs: 300 }), deps()), 'JWKS_TIMEOUT');
+    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: 300 }), deps())), 'JWKS_TIMEOUT');
     const elapsed = performance.now() - t0;
     assert.ok(elapsed >= 300 * 0.8, `elapsed ${elapsed}`);
     assert.ok(elapsed < 300 + MARGIN, `elapsed ${elapsed}`);
@@ -302,7 +308,7 @@ describe('fetchJwksDocument: total deadline', () => {
       res.write('{"keys":[');
     });
     const t0 = performance.now();
-    await expectCode(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps()), 'JWKS_TIMEOUT');
+    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps())), 'JWKS_TIMEOUT');
     assert.ok(performance.now() - t0 < DEADLINE + MARGIN);
   });
 
@@ -314,7 +320,7 @@ describe('fetchJwksDocument: total deadline', () => {
     };
     const t0 = performance.now();
     await expectCode(
-      fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch })),
+      guard(fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch }))),
       'JWKS_TIMEOUT',
     );
     const elapsed = performance.now() - t0;
@@ -335,7 +341,7 @@ describe('fetchJwksDocument: total deadline', () => {
         { headers: { 'content-type': 'application/json' } },
       );
     await expectCode(
-      fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch })),
+      guard(fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch }))),
       'JWKS_TIMEOUT',
     );
     assert.equal(cancelled, true);
@@ -357,7 +363,7 @@ describe('fetchJwksDocument: total deadline', () => {
     await clock.advance(999);
     assert.equal(settled, undefined);
     await clock.advance(1);
-    await p;
+    await guard(p);
     assert.equal(settled, 'JWKS_TIMEOUT');
     assert.equal(clock.pendingTimers, 0);
   });
@@ -373,7 +379,7 @@ describe('fetchJwksDocument: total deadline', () => {
     });
     const assertion = expectCode(p, 'JWKS_TIMEOUT');
     await clock.advance(100);
-    await assertion;
+    await guard(assertion);
     resolveLate(
       new Response(
         new ReadableStream<Uint8Array>({
@@ -395,9 +401,33 @@ describe('fetchJwksDocument: total deadline', () => {
     setTimeout(() => ac.abort(), 50);
     const t0 = performance.now();
     const scheduler = countingScheduler();
-    await expectCode(fetchJwksDocument(url, {}, limits({ timeoutMs: 5000 }), deps({ signal: ac.signal, scheduler })), 'CLOSED');
+    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: 5000 }), deps({ signal: ac.signal, scheduler }))), 'CLOSED');
     assert.ok(performance.now() - t0 < 1500);
     assert.equal(scheduler.outstanding.size, 0);
+  });
+
+  it('removes its abort listener from the external signal when done', async () => {
+    const url = route((_req, res) => json(res));
+    const ac = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      added++;
+      add(...args);
+    }) as typeof add;
+    ac.signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      removed++;
+      remove(...args);
+    }) as typeof remove;
+    await fetchJwksDocument(url, {}, limits(), deps({ signal: ac.signal }));
+    await fetchJwksDocument(route((_req, res) => res.writeHead(500).end()), {}, limits(), deps({ signal: ac.signal })).catch(
+      () => undefined,
+    );
+    assert.equal(added, 2);
+    assert.equal(removed, 2);
+    ac.abort(); // aborting after completion must not throw or reject anything
   });
 
   it('an already-aborted signal → CLOSED without any request', async () => {
@@ -408,7 +438,7 @@ describe('fetchJwksDocument: total deadline', () => {
     });
     const ac = new AbortController();
     ac.abort();
-    await expectCode(fetchJwksDocument(url, {}, limits(), deps({ signal: ac.signal })), 'CLOSED');
+    await expectCode(guard(fetchJwksDocument(url, {}, limits(), deps({ signal: ac.signal }))), 'CLOSED');
     assert.equal(hits, 0);
   });
 });
@@ -493,19 +523,31 @@ describe('fetchJwksDocument: size limits', () => {
           });
           res.end(bomb);
         });
-        const rss0 = process.memoryUsage().rss;
-        let peak = rss0;
-        const sampler = setInterval(() => {
-          peak = Math.max(peak, process.memoryUsage().rss);
-        }, 2);
+        // RSS catches native (zlib) buffers; arrayBuffers catches JS-side buffering even when
+        // RSS is already high from an earlier test and the allocator reuses that memory.
+        const m0 = process.memoryUsage();
+        let peakRss = m0.rss;
+        let peakAb = m0.arrayBuffers;
+        const sample = (): void => {
+          const m = process.memoryUsage();
+          peakRss = Math.max(peakRss, m.rss);
+          peakAb = Math.max(peakAb, m.arrayBuffers);
+        };
+        const sampler = setInterval(sample, 2);
         try {
           await expectCode(fetchJwksDocument(url, {}, limits({ maxResponseBytes: CAP }), deps()), 'JWKS_TOO_LARGE');
         } finally {
           clearInterval(sampler);
         }
-        peak = Math.max(peak, process.memoryUsage().rss);
-        const growth = peak - rss0;
-        assert.ok(growth < 64 * 1024 * 1024, `rss grew by ${(growth / 1048576).toFixed(1)} MiB`);
+        sample();
+        const MiB = 1024 * 1024;
+        const rssGrowth = peakRss - m0.rss;
+        const abGrowth = peakAb - m0.arrayBuffers;
+        assert.ok(rssGrowth < 64 * MiB, `rss grew by ${(rssGrowth / MiB).toFixed(1)} MiB`);
+        assert.ok(abGrowth < 16 * MiB, `arrayBuffers grew by ${(abGrowth / MiB).toFixed(1)} MiB`);
+        if (process.env['JWKS_DEBUG_MEMORY']) {
+          console.log(`${name}: rss +${(rssGrowth / MiB).toFixed(1)} MiB, arrayBuffers +${(abGrowth / MiB).toFixed(1)} MiB`);
+        }
       });
     }
   });

@@ -112,6 +112,7 @@ describe('Wycheproof json_web_key_test', () => {
     let privateRefused = 0;
     const skipped = new Map<string, number>();
     const lines: string[] = [];
+    const expectationsUsed = new Set<string>();
 
     for (const group of file.testGroups) {
       const privateSet = group.private === undefined ? undefined : asKeyset(group.private);
@@ -178,6 +179,7 @@ describe('Wycheproof json_web_key_test', () => {
         // invalid (or acceptable: treated like invalid, the strict choice)
         const expected = EXPECTED_DROP.get(`${group.comment}/${tc.comment}`);
         if (expected) {
+          expectationsUsed.add(`${group.comment}/${tc.comment}`);
           assert.ok(outcome.ok || outcome.code === 'JWKS_NO_USABLE_KEYS', `${label}: ${why}`);
           const drops = outcome.ok ? outcome.result.dropped : [];
           if (outcome.ok) {
@@ -207,11 +209,12 @@ describe('Wycheproof json_web_key_test', () => {
     }
 
     assert.equal(total, file.numberOfTests);
+    assert.deepEqual([...EXPECTED_DROP.keys()].filter((k) => !expectationsUsed.has(k)), [], 'unmatched expectations');
     const skippedTotal = [...skipped.values()].reduce((a, b) => a + b, 0);
     assert.equal(validAccepted + invalidRejected + skippedTotal, total);
     console.log(lines.join('\n'));
     console.log(
-      `wycheproof json_web_key_test: ${validAccepted} valid accepted, ${invalidRejected} invalid rejected, ${skippedTotal} skipped (unsupported: ${[...skipped].map(([r, n]) => `${r} x${n}`).join(', ')}); ${privateRefused} private keysets refused as JWKS_PRIVATE_KEY`,
+      `wycheproof json_web_key_test: ${validAccepted} valid accepted, ${invalidRejected} invalid rejected, ${skippedTotal} skipped (unsupported: ${[...skipped].map(([r, n]) => `${r} x${n}`).join(', ')}); ${privateRefused} cases' private keysets refused as JWKS_PRIVATE_KEY`,
     );
     assert.ok(validAccepted > 0, 'no valid case accepted');
     assert.ok(invalidRejected > 0, 'no invalid case rejected');

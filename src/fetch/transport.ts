@@ -395,7 +395,7 @@ async function readDocument(
 
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const ab = new Uint8Array(await response.arrayBuffer()); if (ab.byteLength > max) throw new KeysUnavailableError('JWKS_TOO_LARGE','x'); chunks.push(ab); total = ab.byteLength; const stream = null as ReadableStream | null;
+  const stream = response.body;
   if (stream) {
     const reader = stream.getReader();
     let finished = false;

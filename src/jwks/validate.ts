@@ -62,14 +62,23 @@ export const SUPPORTED_ALGS: readonly SupportedAlg[] = Object.freeze([
  * Members per `kty`: RSA has `n`, `e`; EC has `crv`, `x`, `y`; OKP has `crv`, `x`.
  */
 export interface PublicJwk {
+  /** Key type. */
   readonly kty: 'RSA' | 'EC' | 'OKP';
+  /** Key ID, verbatim, when the input had one. */
   readonly kid?: string;
+  /** The input's `alg`, when present (always a {@link SupportedAlg} compatible with the key). */
   readonly alg?: string;
+  /** `"sig"` when the input had `use`; absent otherwise. */
   readonly use?: string;
+  /** RSA modulus, canonical base64url (no leading zero bytes). */
   readonly n?: string;
+  /** RSA public exponent, canonical base64url. */
   readonly e?: string;
+  /** Curve: `P-256`, `P-384`, `P-521` (EC) or `Ed25519` (OKP). */
   readonly crv?: string;
+  /** EC x coordinate (full-length base64url) or Ed25519 public key. */
   readonly x?: string;
+  /** EC y coordinate (full-length base64url). */
   readonly y?: string;
 }
 
@@ -264,7 +273,7 @@ function own(obj: object, name: string): unknown {
   return Object.hasOwn(obj, name) ? (obj as Record<string, unknown>)[name] : undefined;
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'string') return `"${sanitizeForLog(value, 32)}"`;
@@ -293,7 +302,7 @@ function resolveOptions(opts: Partial<ValidateOptions> | undefined): ValidateOpt
     const v = opts?.[name];
     if (v === undefined) return DEFAULT_VALIDATE_OPTIONS[name];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-      throw new ConfigError(`validateJwks: option ${name} must be an integer >= ${min}, got ${describe(v)}`);
+      throw new ConfigError(`validateJwks: option ${name} must be an integer >= ${min}, got ${describeValue(v)}`);
     }
     return v;
   };
@@ -321,7 +330,7 @@ function compatibleAlgs(kty: KeyType, crv: string | undefined): readonly Support
 /** Reads a required base64url material member; returns the string or a drop. */
 function material(entry: object, name: string): string | Inspection {
   const v = own(entry, name);
-  if (typeof v !== 'string') return drop('invalid-key-material', `member ${name} is ${v === undefined ? 'missing' : describe(v)}, expected a base64url string`);
+  if (typeof v !== 'string') return drop('invalid-key-material', `member ${name} is ${v === undefined ? 'missing' : describeValue(v)}, expected a base64url string`);
   if (!BASE64URL.test(v) || v.length % 4 === 1) return drop('invalid-key-material', `member ${name} is not strict base64url`);
   return v;
 }
@@ -341,24 +350,24 @@ function inspectEntry(entry: object, kid: string | undefined, o: ValidateOptions
   const kty = own(entry, 'kty');
   if (kty === 'oct') return drop('symmetric-key', 'kty "oct" is a symmetric key');
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') {
-    return drop('unsupported-kty', `kty ${kty === undefined ? 'missing' : describe(kty)}`);
+    return drop('unsupported-kty', `kty ${kty === undefined ? 'missing' : describeValue(kty)}`);
   }
   let crv: string | undefined;
   if (kty === 'EC' || kty === 'OKP') {
     const c = own(entry, 'crv');
     const ok = kty === 'EC' ? typeof c === 'string' && EC_CURVES.has(c) : c === 'Ed25519';
-    if (!ok) return drop('unsupported-crv', `${kty} crv ${c === undefined ? 'missing' : describe(c)}`);
+    if (!ok) return drop('unsupported-crv', `${kty} crv ${c === undefined ? 'missing' : describeValue(c)}`);
     crv = c as string;
   }
 
   // --- intended use ---------------------------------------------------------------------------
   const hasUse = Object.hasOwn(entry, 'use');
   const use = own(entry, 'use');
-  if (hasUse && use !== 'sig') return drop('use-not-sig', `use ${describe(use)}`);
+  if (hasUse && use !== 'sig') return drop('use-not-sig', `use ${describeValue(use)}`);
   if (Object.hasOwn(entry, 'key_ops')) {
     const ops = own(entry, 'key_ops');
     if (!Array.isArray(ops) || !ops.includes('verify')) {
-      return drop('key-ops-no-verify', Array.isArray(ops) ? 'key_ops lacks "verify"' : `key_ops is ${describe(ops)}, not an array`);
+      return drop('key-ops-no-verify', Array.isArray(ops) ? 'key_ops lacks "verify"' : `key_ops is ${describeValue(ops)}, not an array`);
     }
   }
 
@@ -368,7 +377,7 @@ function inspectEntry(entry: object, kid: string | undefined, o: ValidateOptions
   const hasAlg = Object.hasOwn(entry, 'alg');
   const alg = own(entry, 'alg');
   if (hasAlg) {
-    if (typeof alg !== 'string' || !SUPPORTED_ALG_SET.has(alg)) return drop('alg-unsupported', `alg ${describe(alg)}`);
+    if (typeof alg !== 'string' || !SUPPORTED_ALG_SET.has(alg)) return drop('alg-unsupported', `alg ${describeValue(alg)}`);
     if (!compatible.includes(alg as SupportedAlg)) {
       return drop('alg-mismatch', `alg ${alg} cannot be used with kty ${kty}${crv === undefined ? '' : ` crv ${crv}`}`);
     }
@@ -527,11 +536,11 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
   let entries: readonly unknown[];
   try {
     if (!isPlainObject(doc)) {
-      throw new KeysUnavailableError('JWKS_MALFORMED', `JWKS document is ${describe(doc)}, expected a JSON object`);
+      throw new KeysUnavailableError('JWKS_MALFORMED', `JWKS document is ${describeValue(doc)}, expected a JSON object`);
     }
     const keys = own(doc, 'keys');
     if (!Array.isArray(keys)) {
-      throw new KeysUnavailableError('JWKS_MALFORMED', `JWKS document has no "keys" array (keys is ${keys === undefined ? 'missing' : describe(keys)})`);
+      throw new KeysUnavailableError('JWKS_MALFORMED', `JWKS document has no "keys" array (keys is ${keys === undefined ? 'missing' : describeValue(keys)})`);
     }
     entries = keys;
 
@@ -539,14 +548,14 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
     for (let i = 0; i < entries.length; i++) {
       const entry: unknown = entries[i];
       if (typeof entry !== 'object' || entry === null) continue;
+      if (!PRIVATE_MEMBERS.some((m) => Object.hasOwn(entry, m))) continue;
       const found = PRIVATE_MEMBERS.filter((m) => Object.hasOwn(entry, m));
-      if (found.length > 0) {
-        const kid = own(entry, 'kid');
-        throw new KeysUnavailableError(
-          'JWKS_PRIVATE_KEY',
-          `JWKS entry #${i}${typeof kid === 'string' ? ` (kid ${sanitizeForLog(kid)})` : ''} contains private key member(s) ${found.join(', ')}: refusing the whole document`,
-        );
-      }
+      const kid = own(entry, 'kid');
+      // Names the members, never their values.
+      throw new KeysUnavailableError(
+        'JWKS_PRIVATE_KEY',
+        `JWKS entry #${i}${typeof kid === 'string' ? ` (kid ${sanitizeForLog(kid)})` : ''} contains private key member(s) ${found.join(', ')}: refusing the whole document`,
+      );
     }
   } catch (err) {
     if (err instanceof KeysUnavailableError) throw err;
@@ -566,7 +575,7 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
     let result: Inspection;
     try {
       if (!isPlainObject(entry)) {
-        result = drop('not-an-object', `entry is ${describe(entry)}`);
+        result = drop('not-an-object', `entry is ${describeValue(entry)}`);
       } else {
         const hasKid = Object.hasOwn(entry, 'kid');
         const rawKid = own(entry, 'kid');
@@ -576,7 +585,7 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
             'kid-invalid',
             typeof rawKid === 'string'
               ? `kid has ${rawKid.length} characters (allowed 1..${o.maxKidLength})`
-              : `kid is ${describe(rawKid)}, expected a string`,
+              : `kid is ${describeValue(rawKid)}, expected a string`,
           );
         } else {
           result = inspectEntry(entry, rawKid as string | undefined, o);

@@ -1,30 +1,30 @@
 /**
- * A small count-min sketch with periodic halving (the TinyLFU frequency estimate). It tells
- * how often a kid was asked for recently, in constant memory, so that a kid many tokens
- * carry (a real new key) wins admission over a flood of one-off random kids.
+ * How often each kid was asked for recently, exactly, in bounded memory.
+ *
+ * A recency-ordered map from a seeded 32-bit hash of the kid to its count: every lookup moves
+ * its kid to the most-recent end; the least recently seen kids are forgotten first when the
+ * map is full. One-off random kids pass through with a count of 1 and are forgotten; a kid
+ * that many tokens carry (a real new key) stays and its count grows. Hashing keeps an entry
+ * small whatever the kid's length; the random seed stops an attacker from aiming collisions.
+ * (A count-min sketch was tried first: under a flood of distinct kids its noise floor rose
+ * above the count of a real kid's first tokens.)
  */
-export class FrequencySketch {
-  readonly #rows: Uint16Array[];
-  readonly #mask: number;
-  readonly #seeds: number[];
-  readonly #resetAfter: number;
-  #additions = 0;
+export class RecentFrequency {
+  readonly #counts = new Map<number, number>();
+  readonly #capacity: number;
+  readonly #seed: number;
 
   /**
-   * @param width - counters per row (rounded up to a power of two). Default 4096.
-   * @param random - seeds the hash so an attacker cannot aim collisions at a real kid.
+   * @param capacity - kids remembered at most (≈ 40 bytes each).
+   * @param random - seeds the hash.
    */
-  constructor(width = 4096, random: () => number = Math.random) {
-    let w = 1;
-    while (w < width) w <<= 1;
-    this.#mask = w - 1;
-    this.#rows = [0, 1, 2, 3].map(() => new Uint16Array(w));
-    this.#seeds = [0, 1, 2, 3].map(() => (Math.floor(random() * 0xffffffff) | 1) >>> 0);
-    this.#resetAfter = w * 10;
+  constructor(capacity: number, random: () => number = Math.random) {
+    this.#capacity = Math.max(1, capacity);
+    this.#seed = Math.floor(random() * 0xffffffff) >>> 0;
   }
 
-  #hash(s: string, seed: number): number {
-    let h = (0x811c9dc5 ^ seed) >>> 0;
+  #hash(s: string): number {
+    let h = (0x811c9dc5 ^ this.#seed) >>> 0;
     for (let i = 0; i < s.length; i++) {
       h ^= s.charCodeAt(i);
       h = Math.imul(h, 0x01000193);
@@ -35,32 +35,26 @@ export class FrequencySketch {
     return h >>> 0;
   }
 
-  /** Count one occurrence and return the new estimate. */
+  /** Count one occurrence of `key` and return its count. */
   add(key: string): number {
-    let min = Infinity;
-    for (let r = 0; r < 4; r++) {
-      const row = this.#rows[r]!;
-      const i = this.#hash(key, this.#seeds[r]!) & this.#mask;
-      const v = row[i]!;
-      if (v < 0xffff) row[i] = v + 1;
-      if (row[i]! < min) min = row[i]!;
+    const h = this.#hash(key);
+    const n = (this.#counts.get(h) ?? 0) + 1;
+    this.#counts.delete(h);
+    if (this.#counts.size >= this.#capacity) {
+      const oldest = this.#counts.keys().next().value;
+      if (oldest !== undefined) this.#counts.delete(oldest);
     }
-    if (++this.#additions >= this.#resetAfter) this.#halve();
-    return min;
+    this.#counts.set(h, Math.min(n, 0x3fffffff));
+    return n;
   }
 
-  /** Current estimate (an over-estimate at worst, never an under-estimate before halving). */
+  /** Current count of `key` (0 when forgotten). */
   estimate(key: string): number {
-    let min = Infinity;
-    for (let r = 0; r < 4; r++) {
-      const v = this.#rows[r]![this.#hash(key, this.#seeds[r]!) & this.#mask]!;
-      if (v < min) min = v;
-    }
-    return min;
+    return this.#counts.get(this.#hash(key)) ?? 0;
   }
 
-  #halve(): void {
-    this.#additions = 0;
-    for (const row of this.#rows) for (let i = 0; i < row.length; i++) row[i] = row[i]! >>> 1;
+  /** Kids remembered now. */
+  get size(): number {
+    return this.#counts.size;
   }
 }

@@ -20,6 +20,12 @@ export interface Waiter<T> {
   readonly reject: (err: unknown) => void;
 }
 
+interface Group<T> {
+  waiters: Waiter<T>[];
+  /** The kid's frequency estimate when a waiter last joined. */
+  frequency: number;
+}
+
 /** Result of an admission attempt. */
 export type Admission<T> =
   | { admitted: true; evicted: Waiter<T> | undefined }
@@ -30,7 +36,7 @@ const VICTIM_SAMPLE = 8;
 
 /** Bounded, frequency-aware waiting room. */
 export class WaitingRoom<T> {
-  readonly #groups = new Map<string, Waiter<T>[]>();
+  readonly #groups = new Map<string, Group<T>>();
   readonly #perClient = new Map<string, number>();
   #size = 0;
 
@@ -56,42 +62,41 @@ export class WaitingRoom<T> {
 
   /**
    * Admit `w` if there is room, or if it can displace a waiter of a less frequently
-   * requested kid. `frequency` estimates how often a kid was asked for recently.
+   * requested kid. `frequency` estimates how often `w.kid` was asked for recently; groups
+   * remember the estimate of their last admission.
    */
-  admit(w: Waiter<T>, frequency: (kid: string) => number): Admission<T> {
+  admit(w: Waiter<T>, frequency: number): Admission<T> {
     if (w.clientId !== undefined && (this.#perClient.get(w.clientId) ?? 0) >= this.maxPerClient) {
       return { admitted: false, reason: 'client-capacity' };
     }
     let evicted: Waiter<T> | undefined;
     if (this.#size >= this.maxWaiters) {
       if (this.maxWaiters === 0) return { admitted: false, reason: 'capacity' };
-      const mine = frequency(w.kid);
-      let victimKid: string | undefined;
-      let victimFreq = Infinity;
+      let victim: Group<T> | undefined;
+      let victimKid = '';
       let seen = 0;
-      for (const kid of this.#groups.keys()) {
+      for (const [kid, g] of this.#groups) {
         if (seen++ >= VICTIM_SAMPLE) break;
         if (kid === w.kid) continue;
-        const f = frequency(kid);
-        if (f <= mine && f < victimFreq) {
+        if (g.frequency <= frequency && (victim === undefined || g.frequency < victim.frequency)) {
+          victim = g;
           victimKid = kid;
-          victimFreq = f;
         }
       }
-      if (victimKid === undefined) return { admitted: false, reason: 'capacity' };
-      const victims = this.#groups.get(victimKid)!;
-      evicted = victims.shift()!;
+      if (victim === undefined) return { admitted: false, reason: 'capacity' };
+      evicted = victim.waiters.shift()!;
       this.#forget(evicted);
-      if (victims.length === 0) this.#groups.delete(victimKid);
+      if (victim.waiters.length === 0) this.#groups.delete(victimKid);
     }
     const group = this.#groups.get(w.kid);
     if (group) {
       // move the group to the most-recently-active end
       this.#groups.delete(w.kid);
-      group.push(w);
+      group.waiters.push(w);
+      group.frequency = frequency;
       this.#groups.set(w.kid, group);
     } else {
-      this.#groups.set(w.kid, [w]);
+      this.#groups.set(w.kid, { waiters: [w], frequency });
     }
     this.#size++;
     if (w.clientId !== undefined) this.#perClient.set(w.clientId, (this.#perClient.get(w.clientId) ?? 0) + 1);
@@ -112,7 +117,7 @@ export class WaitingRoom<T> {
    * settles it). Groups left empty are removed.
    */
   sweep(decide: (kid: string, waiter: Waiter<T>) => boolean): void {
-    for (const [kid, group] of this.#groups) {
+    for (const [kid, { waiters: group }] of this.#groups) {
       let kept = 0;
       for (let i = 0; i < group.length; i++) {
         const w = group[i]!;
@@ -124,19 +129,10 @@ export class WaitingRoom<T> {
     }
   }
 
-  /** Earliest deadline among waiters, or undefined when empty. */
-  earliestDeadline(): number | undefined {
-    let min: number | undefined;
-    for (const group of this.#groups.values()) {
-      for (const w of group) if (min === undefined || w.deadline < min) min = w.deadline;
-    }
-    return min;
-  }
-
   /** Remove every waiter and return them. */
   drain(): Waiter<T>[] {
     const all: Waiter<T>[] = [];
-    for (const group of this.#groups.values()) all.push(...group);
+    for (const group of this.#groups.values()) all.push(...group.waiters);
     this.#groups.clear();
     this.#perClient.clear();
     this.#size = 0;
