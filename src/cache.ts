@@ -184,7 +184,8 @@ class JwksCacheImpl implements JwksCache {
   readonly #room: WaitingRoom<ResolvedKeys>;
   readonly #sketch: RecentFrequency;
   readonly #negative = new Map<string, { generation: number; at: number }>();
-  readonly #used = new Set<string>();
+  readonly #usedVerified = new WeakSet<ValidatedKey>();
+  readonly #usedUnverified = new WeakSet<ValidatedKey>();
   readonly #appearedAt = new Map<string, number>();
   #snapshot: Snapshot | undefined;
   #validators: Validators = {};
@@ -393,10 +394,8 @@ class JwksCacheImpl implements JwksCache {
   }
 
   markUsed(key: ValidatedKey, verified: boolean): void {
-    const id = `${key.kid ?? ''}\u0000${key.thumbprint}`;
-    if (this.#used.has(id)) return;
-    if (!verified && this.#used.has(`${id}\u0000unverified`)) return;
-    this.#used.add(verified ? id : `${id}\u0000unverified`);
+    if (this.#usedVerified.has(key) || (!verified && this.#usedUnverified.has(key))) return;
+    (verified ? this.#usedVerified : this.#usedUnverified).add(key);
     const appeared = this.#appearedAt.get(key.thumbprint);
     this.#emitter.emit('key.firstUsed', {
       kid: keyLabel(key),

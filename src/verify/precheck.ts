@@ -24,6 +24,9 @@ export interface PrecheckedToken {
   readonly alg: SupportedAlg;
   readonly kid: string | undefined;
   readonly payloadSegment: string;
+  readonly signatureSegment: string;
+  /** `header.payload`: the bytes the signature covers. */
+  readonly signingInput: string;
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -77,7 +80,7 @@ export function precheckToken(token: unknown, limits: PrecheckLimits): Prechecke
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > limits.maxKidLength)) {
     throw new TokenInvalidError('KID_INVALID', 'kid must be a non-empty string of bounded length');
   }
-  return { header, alg: alg as SupportedAlg, kid, payloadSegment: p };
+  return { header, alg: alg as SupportedAlg, kid, payloadSegment: p, signatureSegment: sig, signingInput: token.slice(0, second) };
 }
 
 /**

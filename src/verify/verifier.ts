@@ -13,7 +13,9 @@ import { SUPPORTED_ALGS } from '../jwks/validate.js';
 import type { Clock } from '../runtime/clock.js';
 import { systemClock } from '../runtime/clock.js';
 import { precheckToken, pregateClaims } from './precheck.js';
-import type { PrecheckLimits } from './precheck.js';
+import type { PrecheckLimits, PrecheckedToken } from './precheck.js';
+import { fastVerify } from './fast-path.js';
+import type { ClaimRules } from './fast-path.js';
 
 /** Options of {@link createVerifier}. */
 export interface VerifierOptions {
@@ -51,6 +53,13 @@ export interface VerifierOptions {
   maxKidLength?: number;
   /** Wall clock for claim checks. Default: the cache's clock, else `Date.now()`. */
   clock?: Clock;
+  /**
+   * Verify plain tokens synchronously with `node:crypto` and jose's claim rules, instead of
+   * jose's WebCrypto path. Default: true (about 2× the throughput on RS256; identical
+   * accept/reject results, checked by a differential test). Tokens with `crit`/`b64`
+   * headers always go through jose.
+   */
+  fastPath?: boolean;
 }
 
 /** What a successful verification returns. */
@@ -136,9 +145,26 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (options.requireExp ?? true) required.add('exp');
   const requiredClaims = [...required];
   const acceptIssuer = (iss: unknown): boolean => iss === issuer;
+  const useFastPath = options.fastPath ?? true;
+  const rules: ClaimRules = {
+    issuer,
+    audience: audience as string[],
+    toleranceSec: tolerance,
+    maxTokenAgeSec: maxTokenAge,
+    typ: options.typ,
+    requiredClaims,
+  };
 
-  async function verifyWith(token: string, key: ValidatedKey, alg: SupportedAlg) {
+  async function verifyWith(token: string, pre: PrecheckedToken, key: ValidatedKey, alg: SupportedAlg) {
     const nowMs = clock.wallNow();
+    if (useFastPath) {
+      const nowSec = Math.floor(nowMs / 1000);
+      const r = fastVerify(pre, key.keyObject, alg, rules, nowSec);
+      if (r) {
+        checkNumericDates(r.payload, nowSec, tolerance);
+        return r;
+      }
+    }
     const r = await jwtVerify(token, key.keyObject, {
       algorithms: [alg],
       issuer,
@@ -153,13 +179,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return r;
   }
 
-  async function tryKeys(token: string, keyList: readonly ValidatedKey[], alg: SupportedAlg, generation: number, tried: Set<string>): Promise<VerifyResult | undefined> {
+  async function tryKeys(token: string, pre: PrecheckedToken, keyList: readonly ValidatedKey[], alg: SupportedAlg, generation: number, tried: Set<string>): Promise<VerifyResult | undefined> {
     for (const key of keyList) {
       if (tried.has(key.thumbprint)) continue;
       tried.add(key.thumbprint);
       if (key.issuer !== undefined && !key.issuer.includes('{') && key.issuer !== issuer) continue;
       try {
-        const { payload, protectedHeader } = await verifyWith(token, key, alg);
+        const { payload, protectedHeader } = await verifyWith(token, pre, key, alg);
         keys.markUsed(key, true);
         return { payload, protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation } };
       } catch (err) {
@@ -190,12 +216,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const tried = new Set<string>();
     try {
-      const ok = await tryKeys(token, found.keys, alg, found.generation, tried);
+      const ok = await tryKeys(token, pre, found.keys, alg, found.generation, tried);
       if (ok) return ok;
       if (kid !== undefined) {
         const again = await keys.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
         if (again) {
-          const ok2 = await tryKeys(token, again.keys, alg, again.generation, tried);
+          const ok2 = await tryKeys(token, pre, again.keys, alg, again.generation, tried);
           if (ok2) return ok2;
         }
       }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign as cryptoSign, constants as cryptoConstants, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 export type TestAlg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
@@ -83,4 +83,35 @@ export function attackerToken(kid: string, nowSec: number, sig = 'c2lnbmF0dXJl')
   const h = Buffer.from(JSON.stringify({ alg: 'RS256', kid, typ: 'JWT' })).toString('base64url');
   const p = Buffer.from(JSON.stringify({ iss: ISS, aud: AUD, sub: 'x', iat: nowSec, exp: nowSec + 600 })).toString('base64url');
   return `${h}.${p}.${sig}`;
+}
+
+/**
+ * Sign arbitrary header/payload JSON text by hand with node:crypto (SignJWT refuses odd claim
+ * sets, and hostile tests need exactly the bytes they describe).
+ */
+export function signRaw(key: SigningKey, header: Record<string, unknown> | string, payload: Record<string, unknown> | string): string {
+  const enc = (v: Record<string, unknown> | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  const input = `${enc(typeof header === 'string' ? header : { alg: key.alg, kid: key.kid, ...header })}.${enc(payload)}`;
+  const data = Buffer.from(input);
+  let sig: Buffer;
+  switch (key.alg) {
+    case 'ES256':
+      sig = cryptoSign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      break;
+    case 'ES384':
+      sig = cryptoSign('sha384', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      break;
+    case 'ES512':
+      sig = cryptoSign('sha512', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      break;
+    case 'PS256':
+      sig = cryptoSign('sha256', data, { key: key.privateKey, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: cryptoConstants.RSA_PSS_SALTLEN_DIGEST });
+      break;
+    case 'EdDSA':
+      sig = cryptoSign(null, data, key.privateKey);
+      break;
+    default:
+      sig = cryptoSign('sha256', data, key.privateKey);
+  }
+  return `${input}.${sig.toString('base64url')}`;
 }
