@@ -353,11 +353,11 @@ class JwksCacheImpl implements JwksCache {
       this.#stats.hits++;
       return { kid, keys: usable, generation: snap.generation };
     }
+    if (kid === undefined) throw new TokenInvalidError('KID_REQUIRED', 'token has no kid and no key in the set can verify it');
     if (all.length > 0) {
       this.#stats.hits++;
       throw new TokenInvalidError('KEY_ALG_MISMATCH', `the key for this kid cannot verify ${alg}`);
     }
-    if (kid === undefined) throw new TokenInvalidError('KID_REQUIRED', 'token has no kid and no key in the set can verify it');
     this.#stats.misses++;
     return this.#unknownKid(kid, alg, ctx?.clientId, snap);
   }
@@ -644,7 +644,7 @@ class JwksCacheImpl implements JwksCache {
         });
         this.#stats.keysDropped += dropped.length;
         for (const d of dropped) this.#emitter.emit('key.dropped', { kid: d.kid, index: d.index, reason: d.reason, detail: d.detail });
-        const candidate = buildSnapshot(keys, (prev?.generation ?? 0) + 1);
+        const candidate = buildSnapshot(keys, (prev?.generation ?? 0) + 1, prev);
         if (!prev || candidate.identity !== prev.identity) {
           next = candidate;
           changed = true;

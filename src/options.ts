@@ -75,7 +75,7 @@ export interface JwksCacheOptions {
   maxStaleMs?: number;
   /** Delay after the first failed attempt, doubled per failure. Unit: ms. Default: 2 000. */
   backoffInitialMs?: number;
-  /** Ceiling of the backoff. Unit: ms. Default: 300 000 (5 min: under 300 attempts a day during an outage). */
+  /** Ceiling of the backoff. Unit: ms. Default: 300 000 (5 min; with the 50–100 % jitter that is 288–576 attempts a day during an outage, about 385 on average). */
   backoffMaxMs?: number;
   /** Ceiling applied to an IdP's `Retry-After`. Unit: ms. Default: 600 000 (10 min). */
   maxRetryAfterMs?: number;

@@ -115,6 +115,39 @@ describe('cache basics', () => {
     await keys.close();
   });
 
+  test('key.firstUsed fires once per key: a set change does not make unchanged keys "new" again', async () => {
+    const k1 = makeKey('k1');
+    const k2 = makeKey('k2');
+    const idp = new FakeIdp(k1);
+    const { keys, verifier, clock, of } = setup(idp);
+    const now = () => Math.floor(clock.wallNow() / 1000);
+    await verifier.verify(await mint(k1, { nowSec: now() }));
+    idp.publish(k1, k2);
+    await keys.refresh();
+    assert.equal(keys.snapshot()?.generation, 2);
+    await verifier.verify(await mint(k1, { nowSec: now() }));
+    await verifier.verify(await mint(k2, { nowSec: now() }));
+    assert.deepEqual(
+      of('key.firstUsed').map((e) => e.kid),
+      ['k1', 'k2'],
+    );
+    await keys.close();
+  });
+
+  test('same material, new JWK alg: a new generation, and the new pin applies at once', async () => {
+    const k = makeKey('k', 'RS256', { fresh: false });
+    const idp = new FakeIdp(k);
+    const { keys, verifier, clock, of } = setup(idp);
+    const now = () => Math.floor(clock.wallNow() / 1000);
+    await verifier.verify(await mint(k, { nowSec: now() }));
+    idp.body = JSON.stringify({ keys: [{ ...k.jwk, alg: 'PS256' }] });
+    await keys.refresh();
+    assert.equal(keys.snapshot()?.generation, 2);
+    assert.deepEqual(of('keys.changed').at(-1)?.replaced, ['k']);
+    await assert.rejects(verifier.verify(await mint(k, { nowSec: now() })), (e: unknown) => e instanceof TokenInvalidError && e.code === 'KEY_ALG_MISMATCH');
+    await keys.close();
+  });
+
   test('R8/R12: 1,000 concurrent lookups of a newly published kid share exactly one fetch', async () => {
     const k1 = makeKey('k1');
     const k2 = makeKey('k2');

@@ -9,7 +9,7 @@ export interface Snapshot {
   readonly keys: readonly ValidatedKey[];
   /** kid → keys carrying it (usually one; several when the IdP publishes different material under one kid). */
   readonly byKid: ReadonlyMap<string, readonly ValidatedKey[]>;
-  /** Sorted thumbprints: the identity of the set's material. */
+  /** The identity of the set's material: sorted `[kid, thumbprint]` pairs, JSON-encoded (no separator a kid could forge). */
   readonly identity: string;
 }
 
@@ -18,8 +18,24 @@ export function keyLabel(k: ValidatedKey): string {
   return k.kid ?? `#${k.thumbprint}`;
 }
 
-/** Build a snapshot (kids indexed in a Map: `__proto__` and friends are ordinary keys). */
-export function buildSnapshot(keys: readonly ValidatedKey[], generation: number): Snapshot {
+/**
+ * What makes two keys the same key: kid, material, pinned algorithms and bound issuer,
+ * JSON-encoded so no kid can forge a separator.
+ */
+export function keyIdentity(k: ValidatedKey): string {
+  return JSON.stringify([k.kid ?? null, k.thumbprint, k.algorithms, k.issuer ?? null]);
+}
+
+/**
+ * Build a snapshot (kids indexed in a Map: `__proto__` and friends are ordinary keys). Keys
+ * identical to one of `prev` reuse `prev`'s object, so per-key state (imported key, "first
+ * used") carries over to the next generation.
+ */
+export function buildSnapshot(fresh: readonly ValidatedKey[], generation: number, prev?: Snapshot): Snapshot {
+  const previous = new Map<string, ValidatedKey>();
+  if (prev) for (const k of prev.keys) previous.set(keyIdentity(k), k);
+  const ids = fresh.map(keyIdentity);
+  const keys = fresh.map((k, i) => previous.get(ids[i]!) ?? k);
   const byKid = new Map<string, ValidatedKey[]>();
   for (const k of keys) {
     if (k.kid === undefined) continue;
@@ -27,10 +43,7 @@ export function buildSnapshot(keys: readonly ValidatedKey[], generation: number)
     if (list) list.push(k);
     else byKid.set(k.kid, [k]);
   }
-  const identity = keys
-    .map((k) => `${k.kid ?? ''}\u0000${k.thumbprint}`)
-    .sort()
-    .join('\u0001');
+  const identity = JSON.stringify(ids.sort());
   return Object.freeze({ generation, keys: Object.freeze([...keys]), byKid, identity });
 }
 
@@ -47,7 +60,8 @@ function materialByLabel(s: Snapshot | undefined): Map<string, string> {
   for (const k of s.keys) {
     const label = keyLabel(k);
     const prev = m.get(label);
-    m.set(label, prev === undefined ? k.thumbprint : [prev, k.thumbprint].sort().join(','));
+    const id = keyIdentity(k);
+    m.set(label, prev === undefined ? id : [prev, id].sort().join(','));
   }
   return m;
 }

@@ -19,7 +19,8 @@ import type { PrecheckedToken } from './precheck.js';
 
 /** Claim rules, as given to jose's `jwtVerify`. */
 export interface ClaimRules {
-  issuer: string;
+  /** The exact `iss`, or `undefined` for a templated issuer (the verifier checks it after the signature). */
+  issuer: string | undefined;
   audience: readonly string[];
   toleranceSec: number;
   maxTokenAgeSec: number | undefined;
@@ -87,7 +88,7 @@ export function validateClaims(header: Readonly<Record<string, unknown>>, payloa
   for (const claim of new Set(presence.reverse())) {
     if (!Object.hasOwn(payload, claim)) throw failed(claim, `missing required "${claim}" claim`);
   }
-  if (payload.iss !== rules.issuer) throw failed('iss', 'unexpected "iss" claim value');
+  if (rules.issuer !== undefined && payload.iss !== rules.issuer) throw failed('iss', 'unexpected "iss" claim value');
   const aud = payload.aud;
   const audOk = typeof aud === 'string' ? rules.audience.includes(aud) : Array.isArray(aud) ? rules.audience.some((a) => aud.includes(a)) : false;
   if (!audOk) throw failed('aud', 'unexpected "aud" claim value');

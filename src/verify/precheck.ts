@@ -89,10 +89,15 @@ export function precheckToken(token: unknown, limits: PrecheckLimits): Prechecke
  * Such a token cannot be valid whatever key it names, so it must not spend refresh budget or
  * wait. Anything it cannot read is left for jose to reject after the lookup.
  */
-export function pregateClaims(payloadSegment: string, acceptIssuer: (iss: unknown) => boolean, nowSec: number, toleranceSec: number): void {
+export function pregateClaims(
+  payloadSegment: string,
+  acceptIssuer: (payload: Readonly<Record<string, unknown>>) => boolean,
+  nowSec: number,
+  toleranceSec: number,
+): void {
   const payload = decodeJsonSegment(payloadSegment);
   if (!payload) throw new TokenInvalidError('TOKEN_MALFORMED', 'payload is not a base64url JSON object');
-  if (!acceptIssuer(payload.iss)) throw new TokenInvalidError('ISSUER_NOT_ALLOWED', 'unexpected issuer');
+  if (!acceptIssuer(payload)) throw new TokenInvalidError('ISSUER_NOT_ALLOWED', 'unexpected issuer');
   const exp = payload.exp;
   if (typeof exp === 'number' && Number.isFinite(exp) && exp + toleranceSec < nowSec) {
     throw new TokenInvalidError('TOKEN_EXPIRED', 'token expired');

@@ -15,12 +15,27 @@ import { systemClock } from '../runtime/clock.js';
 import { precheckToken, pregateClaims } from './precheck.js';
 import type { PrecheckLimits, PrecheckedToken } from './precheck.js';
 import { fastVerify } from './fast-path.js';
+import { compileIssuer, keyIssuerAllows, TENANT_PLACEHOLDER } from './issuer.js';
 import type { ClaimRules } from './fast-path.js';
 
 /** Options of {@link createVerifier}. */
 export interface VerifierOptions {
-  /** The exact `iss` expected. Required. Compared with `===`. */
+  /**
+   * The exact `iss` expected. Required. Compared with `===`.
+   *
+   * May be an Entra-style template containing `{tenantid}` once, e.g.
+   * `https://login.microsoftonline.com/{tenantid}/v2.0`: the token's `tid` claim (letters,
+   * digits, dashes) fills the template and the result must equal `iss` exactly. Requires
+   * {@link VerifierOptions.tenants}.
+   */
   issuer: string;
+  /**
+   * Tenants accepted by a templated `issuer`: a list of tenant ids (compared
+   * case-insensitively), or `'any'` to accept every tenant of the IdP (multi-tenant apps that
+   * check the tenant themselves). Default: none; required with a templated issuer and refused
+   * without one, so a template never silently accepts every tenant.
+   */
+  tenants?: readonly string[] | 'any';
   /** Accepted audience(s); the token's `aud` must contain at least one. Required. */
   audience: string | readonly string[];
   /** The JWKS URL; a cache is created and owned by the verifier (closed by `close()`). Give this or `keys`. */
@@ -144,10 +159,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const required = new Set<string>(['iss', 'aud', ...(options.requiredClaims ?? [])]);
   if (options.requireExp ?? true) required.add('exp');
   const requiredClaims = [...required];
-  const acceptIssuer = (iss: unknown): boolean => iss === issuer;
+  const issuerRule = compileIssuer(issuer, options.tenants);
+  const acceptIssuer = (payload: Readonly<Record<string, unknown>>): boolean => payload.iss === issuerRule.expectedFor(payload);
   const useFastPath = options.fastPath ?? true;
   const rules: ClaimRules = {
-    issuer,
+    issuer: issuerRule.exact,
     audience: audience as string[],
     toleranceSec: tolerance,
     maxTokenAgeSec: maxTokenAge,
@@ -161,13 +177,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const nowSec = Math.floor(nowMs / 1000);
       const r = fastVerify(pre, key.keyObject, alg, rules, nowSec);
       if (r) {
-        checkNumericDates(r.payload, nowSec, tolerance);
+        checkPayload(r.payload, nowSec);
         return r;
       }
     }
     const r = await jwtVerify(token, key.keyObject, {
       algorithms: [alg],
-      issuer,
+      issuer: issuerRule.exact,
       audience: audience as string[],
       clockTolerance: tolerance,
       maxTokenAge,
@@ -175,17 +191,28 @@ export function createVerifier(options: VerifierOptions): Verifier {
       requiredClaims,
       currentDate: new Date(nowMs),
     });
-    checkNumericDates(r.payload, Math.floor(nowMs / 1000), tolerance);
+    checkPayload(r.payload, Math.floor(nowMs / 1000));
     return r;
+  }
+
+  /** Checks beyond jose's: NumericDate ranges, `iat` not in the future, a templated issuer. */
+  function checkPayload(payload: JWTPayload, nowSec: number): void {
+    checkNumericDates(payload, nowSec, tolerance);
+    if (issuerRule.exact === undefined && payload.iss !== issuerRule.expectedFor(payload)) {
+      throw new TokenInvalidError('ISSUER_NOT_ALLOWED', 'issuer or tenant not allowed', { claim: 'iss' });
+    }
   }
 
   async function tryKeys(token: string, pre: PrecheckedToken, keyList: readonly ValidatedKey[], alg: SupportedAlg, generation: number, tried: Set<string>): Promise<VerifyResult | undefined> {
     for (const key of keyList) {
       if (tried.has(key.thumbprint)) continue;
       tried.add(key.thumbprint);
-      if (key.issuer !== undefined && !key.issuer.includes('{') && key.issuer !== issuer) continue;
+      // a key bound to another issuer is not a candidate; cheap to tell before the signature
+      // when both issuers are exact, else decided on the verified payload below
+      if (key.issuer !== undefined && issuerRule.exact !== undefined && !key.issuer.includes(TENANT_PLACEHOLDER) && key.issuer !== issuerRule.exact) continue;
       try {
         const { payload, protectedHeader } = await verifyWith(token, pre, key, alg);
+        if (!keyIssuerAllows(key.issuer, payload)) continue;
         keys.markUsed(key, true);
         return { payload, protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation } };
       } catch (err) {
