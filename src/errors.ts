@@ -31,7 +31,7 @@ export type TokenInvalidCode =
   | 'TOKEN_EXPIRED'
   /** A claim check failed (`iss`, `aud`, `nbf`, `iat`, `typ`, missing required claim, bad NumericDate). */
   | 'CLAIM_INVALID'
-  /** The token's issuer is not one this verifier accepts (pre-check before any key lookup). */
+  /** The token's issuer is not one this verifier accepts: seen by the pre-check for an unknown kid, or a templated issuer whose `tid` is not allowed or does not produce `iss`. A wrong `iss` on a known key is `CLAIM_INVALID`. */
   | 'ISSUER_NOT_ALLOWED';
 
 /** Codes of {@link KeysUnavailableError}: no decision could be made right now (HTTP 503). */

@@ -50,7 +50,8 @@ export interface JwksEvents {
   /** The key set changed. Kids are lists of strings (keys without a kid appear as `#<thumbprint>`). */
   'keys.changed': { added: string[]; removed: string[]; replaced: string[]; generation: number; previousGeneration: number };
   /**
-   * A key was used for the first time (per generation it appeared in): the moment a newly
+   * A key was used for the first time since it appeared (a key unchanged across generations
+   * fires once): the moment a newly
    * published key starts signing tokens. `verified` is true when a signature checked with it
    * (verifier path), false when it was only handed out by `getKey`.
    */
