@@ -28,6 +28,21 @@ export interface ClaimRules {
   requiredClaims: readonly string[];
 }
 
+const presenceCache = new WeakMap<ClaimRules, readonly string[]>();
+
+/** The claims that must be present, in the order jose checks them (computed once per rules object). */
+function presenceOrder(rules: ClaimRules): readonly string[] {
+  let order = presenceCache.get(rules);
+  if (order === undefined) {
+    const presence = [...rules.requiredClaims];
+    if (rules.maxTokenAgeSec !== undefined) presence.push('iat');
+    presence.push('aud', 'iss');
+    order = [...new Set(presence.reverse())];
+    presenceCache.set(rules, order);
+  }
+  return order;
+}
+
 const HASH: Record<SupportedAlg, string | null> = {
   RS256: 'sha256',
   RS384: 'sha384',
@@ -82,10 +97,7 @@ export function validateClaims(header: Readonly<Record<string, unknown>>, payloa
   if (rules.typ !== undefined && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(rules.typ))) {
     throw failed('typ', 'unexpected "typ" JWT header value');
   }
-  const presence = [...rules.requiredClaims];
-  if (rules.maxTokenAgeSec !== undefined) presence.push('iat');
-  presence.push('aud', 'iss');
-  for (const claim of new Set(presence.reverse())) {
+  for (const claim of presenceOrder(rules)) {
     if (!Object.hasOwn(payload, claim)) throw failed(claim, `missing required "${claim}" claim`);
   }
   if (rules.issuer !== undefined && payload.iss !== rules.issuer) throw failed('iss', 'unexpected "iss" claim value');

@@ -4,7 +4,7 @@
  */
 import { jwtVerify, errors as joseErrors } from 'jose';
 import type { JWTPayload, JWTHeaderParameters } from 'jose';
-import type { JwksCache, LookupContext } from '../cache.js';
+import type { JwksCache, LookupContext, ResolvedKeys } from '../cache.js';
 import type { JwksCacheOptions } from '../options.js';
 import { createJwksCache } from '../cache.js';
 import { ConfigError, JwksKeeperError, TokenInvalidError } from '../errors.js';
@@ -128,6 +128,16 @@ function checkNumericDates(payload: JWTPayload, nowSec: number, toleranceSec: nu
   }
 }
 
+/** What the synchronous path learned before handing a token to the general path. */
+class Handoff {
+  constructor(
+    /** The cached candidates, when the kid was cached. */
+    readonly found: ResolvedKeys | undefined,
+    /** Thumbprint of a key already tried (its signature failed). */
+    readonly tried: string | undefined,
+  ) {}
+}
+
 /** Create a verifier for one issuer. */
 export function createVerifier(options: VerifierOptions): Verifier {
   if (!options || typeof options !== 'object') throw new ConfigError('options object required');
@@ -208,9 +218,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const key of keyList) {
       if (tried.has(key.thumbprint)) continue;
       tried.add(key.thumbprint);
-      // a key bound to another issuer is not a candidate; cheap to tell before the signature
-      // when both issuers are exact, else decided on the verified payload below
-      if (key.issuer !== undefined && issuerRule.exact !== undefined && !key.issuer.includes(TENANT_PLACEHOLDER) && key.issuer !== issuerRule.exact) continue;
+      if (!keyMayVerify(key)) continue;
       try {
         const { payload, protectedHeader } = await verifyWith(token, pre, key, alg);
         if (!keyIssuerAllows(key.issuer, payload)) continue;
@@ -223,16 +231,62 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return undefined;
   }
 
-  async function verify(token: string, ctx?: LookupContext): Promise<VerifyResult> {
+  /**
+   * A key bound to another issuer is not a candidate: cheap to tell before the signature when
+   * both issuers are exact, else decided on the verified payload (`keyIssuerAllows`).
+   */
+  function keyMayVerify(key: ValidatedKey): boolean {
+    return key.issuer === undefined || issuerRule.exact === undefined || key.issuer.includes(TENANT_PLACEHOLDER) || key.issuer === issuerRule.exact;
+  }
+
+  /**
+   * The common case without a single await: a cached kid with one key, a plain token, the
+   * Node fast path. Otherwise hands over to the general path (unknown kid, several candidates,
+   * a token for jose, a bad signature that may need a recheck) what it already learned, so
+   * nothing is looked up or verified twice.
+   */
+  function verifyCached(pre: PrecheckedToken): VerifyResult | Handoff {
+    const found = keys.peek(pre.kid, pre.alg);
+    if (found === undefined || found.keys.length !== 1) return new Handoff(found, undefined);
+    const key = found.keys[0]!;
+    if (!keyMayVerify(key)) return new Handoff(found, undefined);
+    const nowSec = Math.floor(clock.wallNow() / 1000);
+    let r;
+    try {
+      r = fastVerify(pre, key.keyObject, pre.alg, rules, nowSec);
+    } catch (err) {
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new Handoff(found, key.thumbprint);
+      throw err;
+    }
+    if (r === undefined) return new Handoff(found, undefined);
+    checkPayload(r.payload, nowSec);
+    if (!keyIssuerAllows(key.issuer, r.payload)) return new Handoff(found, key.thumbprint);
+    keys.markUsed(key, true);
+    return { payload: r.payload, protectedHeader: r.protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation: found.generation } };
+  }
+
+  function verify(token: string, ctx?: LookupContext): Promise<VerifyResult> {
     let pre;
     try {
       pre = precheckToken(token, limits);
     } catch (err) {
       keys.notePregateReject(undefined, ctx?.clientId);
-      throw err;
+      return Promise.reject(err);
     }
+    if (!useFastPath) return verifyGeneral(token, pre, ctx, keys.peek(pre.kid, pre.alg), undefined);
+    let r;
+    try {
+      r = verifyCached(pre);
+    } catch (err) {
+      return Promise.reject(mapJoseError(err));
+    }
+    if (r instanceof Handoff) return verifyGeneral(token, pre, ctx, r.found, r.tried);
+    return Promise.resolve(r);
+  }
+
+  async function verifyGeneral(token: string, pre: PrecheckedToken, ctx: LookupContext | undefined, peeked: ResolvedKeys | undefined, triedKey: string | undefined): Promise<VerifyResult> {
     const { kid, alg } = pre;
-    let found = keys.peek(kid, alg);
+    let found = peeked;
     if (!found) {
       try {
         pregateClaims(pre.payloadSegment, acceptIssuer, Math.floor(clock.wallNow() / 1000), tolerance);
@@ -243,6 +297,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       found = await keys.resolve(kid, alg, ctx);
     }
     const tried = new Set<string>();
+    if (triedKey !== undefined) tried.add(triedKey);
     try {
       const ok = await tryKeys(token, pre, found.keys, alg, found.generation, tried);
       if (ok) return ok;
