@@ -25,6 +25,7 @@ import type { BucketState } from './policy/refresh.js';
 import { backgroundRefreshAt, backoffDelayMs, bucketInit, bucketReadyAt, bucketTake, effectiveFreshnessMs, usability } from './policy/refresh.js';
 import type { Waiter } from './policy/waiting-room.js';
 import { WaitingRoom } from './policy/waiting-room.js';
+import { decodeRecord, encodeRecord, persistableKeys } from './persistence.js';
 
 /** Counters for metrics. All are monotonic counts since creation, except the gauges noted. */
 export interface JwksCacheStats {
@@ -205,6 +206,8 @@ class JwksCacheImpl implements JwksCache {
   #staleNotified = false;
   #sigRecheck: { generation: number; createdAt: number; settled: boolean } | undefined;
   #attempt = 0;
+  #restoring: Promise<void> | undefined;
+  #saving: Promise<void> = Promise.resolve();
   readonly #stats: JwksCacheStats;
 
   readonly getKey: JwksCache['getKey'];
@@ -264,19 +267,112 @@ class JwksCacheImpl implements JwksCache {
   #start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
+    if (this.#o.persistence) {
+      this.#restoring = this.#restore().finally(() => {
+        this.#restoring = undefined;
+      });
+    }
     void this.#startRefresh('initial');
+  }
+
+  /** A promise that settles after `ms` (never rejects), on the injected scheduler. */
+  #deadline(ms: number): Promise<'deadline'> {
+    return new Promise((resolve) => this.#o.scheduler.setTimeout(() => resolve('deadline'), ms));
+  }
+
+  /**
+   * Restore a persisted snapshot while the initial fetch runs. It is installed only if no
+   * fetched set arrived first (an older answer never replaces a newer one), and it is dated
+   * by the wall clock of the fetch that produced it: the only place where wall time ages keys,
+   * since a monotonic clock does not survive a restart.
+   */
+  async #restore(): Promise<void> {
+    const p = this.#o.persistence!;
+    let data: string | undefined | 'deadline';
+    try {
+      data = await Promise.race([p.store.load(), this.#deadline(this.#o.timeoutMs)]);
+    } catch (err) {
+      this.#emitter.emit('persistence.failed', { operation: 'load', message: sanitizeForLog(err instanceof Error ? err.message : String(err)) });
+      return;
+    }
+    if (data === 'deadline') {
+      this.#emitter.emit('persistence.failed', { operation: 'load', message: `no answer within ${this.#o.timeoutMs} ms` });
+      return;
+    }
+    if (data === undefined || this.#closed) return;
+    const o = this.#o;
+    const nowWall = o.clock.wallNow();
+    const r = decodeRecord(data, p.key, { jwksUri: o.jwksUri.href, nowWall, maxStaleMs: o.maxStaleMs });
+    if (typeof r === 'string') {
+      this.#emitter.emit('persistence.refused', { reason: r });
+      return;
+    }
+    if (this.#snapshot) return;
+    const { keys } = validateJwks({ keys: r.keys }, { maxKeys: o.maxKeys, minRsaBits: o.minRsaBits, maxRsaBits: o.maxRsaBits, maxKidLength: o.maxKidLength });
+    if (keys.length === 0) {
+      this.#emitter.emit('persistence.refused', { reason: 'no-usable-keys' });
+      return;
+    }
+    const ageMs = Math.max(0, nowWall - r.fetchedAt);
+    const now = this.#now();
+    this.#validators = r.validators;
+    this.#freshUntil = now - ageMs + r.freshForMs;
+    this.#lastSuccessAt = now - ageMs;
+    this.#lastSuccessWall = r.fetchedAt;
+    const next = buildSnapshot(keys, 1);
+    this.#install(undefined, next);
+    this.#emitter.emit('persistence.restored', { ageMs, generation: next.generation, keyCount: keys.length });
+  }
+
+  /** Save the current set after a successful fetch; saves run one at a time, failures are reported only. */
+  #persist(freshForMs: number): void {
+    const p = this.#o.persistence;
+    const snap = this.#snapshot;
+    if (!p || !snap) return;
+    const record = encodeRecord(
+      { jwksUri: this.#o.jwksUri.href, fetchedAt: this.#o.clock.wallNow(), freshForMs, validators: this.#validators, keys: persistableKeys(snap.keys) },
+      p.key,
+    );
+    this.#saving = this.#saving.then(() =>
+      p.store.save(record).then(undefined, (err: unknown) => {
+        this.#emitter.emit('persistence.failed', { operation: 'save', message: sanitizeForLog(err instanceof Error ? err.message : String(err)) });
+      }),
+    );
   }
 
   async ready(): Promise<void> {
     this.#assertOpen();
     this.#start();
     if (this.#usableSnapshot()) return;
-    if (this.#inflight) {
-      const r = await this.#inflight.promise;
-      if (r.ok) return;
-    }
+    await this.#awaitFirstLoad();
     if (this.#usableSnapshot()) return;
     throw this.#notLoadedError();
+  }
+
+  /**
+   * Settles when keys are usable (fetched or restored), or when both the in-flight fetch and
+   * a pending restore are over. A fetch failing fast (IdP refusing) does not hide a restore
+   * still reading its store; a hanging store does not delay a fetched set.
+   */
+  #awaitFirstLoad(): Promise<void> {
+    const fetching = this.#inflight?.promise;
+    const restoring = this.#restoring;
+    if (!restoring) return fetching ? fetching.then(() => undefined) : Promise.resolve();
+    return new Promise((resolve) => {
+      let restored = false;
+      let fetched = fetching === undefined;
+      const check = () => {
+        if (this.#usableSnapshot() || (restored && fetched)) resolve();
+      };
+      void restoring.then(() => {
+        restored = true;
+        check();
+      });
+      void fetching?.then(() => {
+        fetched = true;
+        check();
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -290,6 +386,7 @@ class JwksCacheImpl implements JwksCache {
     this.#syncGauges();
     const inflight = this.#inflight;
     if (inflight) await inflight.promise.catch(() => undefined);
+    if (this.#o.persistence) await Promise.race([this.#saving, this.#deadline(this.#o.timeoutMs)]);
     this.#emitter.clear();
   }
 
@@ -377,7 +474,7 @@ class JwksCacheImpl implements JwksCache {
       if (this.#attempt === 0) void this.#startRefresh('initial');
       else this.#tryBudgeted(this.#snapshot ? 'stale' : 'retry');
     }
-    if (this.#inflight) await this.#inflight.promise;
+    await this.#awaitFirstLoad();
     const s = this.#usableSnapshot();
     if (s) return s;
     throw this.#notLoadedError();
@@ -617,7 +714,7 @@ class JwksCacheImpl implements JwksCache {
     this.#attempt++;
     this.#stats.fetches++;
     this.#emitter.emit('refresh.started', { reason, attempt: this.#attempt });
-    const prev = this.#snapshot;
+    let prev = this.#snapshot;
     try {
       const res = await fetchJwksDocument(
         o.jwksUri,
@@ -633,6 +730,7 @@ class JwksCacheImpl implements JwksCache {
         { fetch: o.fetch, clock: o.clock, scheduler: o.scheduler, signal },
       );
       if (this.#closed) throw new KeysUnavailableError('CLOSED', 'closed');
+      prev = this.#snapshot; // a restored snapshot may have arrived meanwhile
       let next = prev;
       let changed = false;
       if (res.kind === 'modified') {
@@ -667,6 +765,7 @@ class JwksCacheImpl implements JwksCache {
       this.#nextAttemptAt = -Infinity;
       this.#staleNotified = false;
       if (changed && next) this.#install(prev, next);
+      this.#persist(freshness);
       this.#scheduleBackground(backgroundRefreshAt(now, freshness, o.random()), 'scheduled');
       const generation = this.#snapshot!.generation;
       this.#emitter.emit('refresh.succeeded', {

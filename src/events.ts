@@ -3,6 +3,8 @@
  * that rejects) is isolated and cannot break a refresh or a verification.
  */
 
+import type { RestoreRefusal } from './persistence.js';
+
 /** Why a refresh started. */
 export type RefreshReason = 'initial' | 'scheduled' | 'retry' | 'unknown-kid' | 'signature-failure' | 'manual' | 'stale';
 
@@ -60,6 +62,12 @@ export interface JwksEvents {
   'keys.staleServed': { staleForMs: number; generation: number };
   /** A key of a fetched set was dropped at ingest. */
   'key.dropped': { kid: string | undefined; index: number; reason: string; detail: string | undefined };
+  /** A persisted snapshot was restored at start (see the `persistence` option). `ageMs`: since the IdP last confirmed it. */
+  'persistence.restored': { ageMs: number; generation: number; keyCount: number };
+  /** A persisted snapshot was refused; the cache fetches as if there were none. */
+  'persistence.refused': { reason: RestoreRefusal };
+  /** The snapshot store failed (or timed out) on `load` or `save`; nothing else is affected. */
+  'persistence.failed': { operation: 'load' | 'save'; message: string };
   /** A decision of the unknown-kid defence. `kid` is sanitised for logging. */
   'unknownKid': { kid: string; decision: UnknownKidDecision; clientId: string | undefined };
 }

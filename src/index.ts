@@ -16,6 +16,8 @@ export type {
   LookupContext,
 } from './cache.js';
 export { createVerifier } from './verify/verifier.js';
+export { fileSnapshotStore } from './persistence.js';
+export type { SnapshotStore, PersistenceOptions, RestoreRefusal } from './persistence.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
 export {

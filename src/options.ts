@@ -6,6 +6,8 @@ import { ConfigError } from './errors.js';
 import type { Clock, Random, Scheduler } from './runtime/clock.js';
 import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
+import type { PersistenceOptions, SnapshotStore } from './persistence.js';
+import { persistenceKey } from './persistence.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -89,6 +91,13 @@ export interface JwksCacheOptions {
   maxKidLength?: number;
   /** The unknown-kid defence. */
   unknownKid?: UnknownKidOptions;
+  /**
+   * Keep the last good key set in a store (a file, Redis ...) so a restart during an IdP
+   * outage still verifies. Default: none (a restarted process must reach the IdP). Records
+   * are HMAC-authenticated, bound to `jwksUri`, refused when older than their freshness plus
+   * `maxStaleMs`, and only bridge until a fetch succeeds.
+   */
+  persistence?: PersistenceOptions;
   /** Injected clocks. Default: `performance.now()` and `Date.now()`. */
   clock?: Clock;
   /** Injected timers. Default: unref'd Node timers. */
@@ -131,6 +140,7 @@ export interface ResolvedCacheOptions {
   scheduler: Scheduler;
   random: Random;
   onListenerError: (err: unknown, event: string) => void;
+  persistence: { store: SnapshotStore; key: Buffer } | undefined;
 }
 
 function num(name: string, value: number | undefined, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -148,6 +158,16 @@ function bool(name: string, value: boolean | undefined, dflt: boolean): boolean 
 }
 
 const defaultFetch: FetchLike = (input, init) => fetch(input, init);
+
+function resolvePersistence(p: PersistenceOptions | undefined): ResolvedCacheOptions['persistence'] {
+  if (p === undefined) return undefined;
+  if (p === null || typeof p !== 'object') throw new ConfigError('persistence must be an object');
+  const { store } = p;
+  if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') {
+    throw new ConfigError('persistence.store must have load() and save()');
+  }
+  return { store, key: persistenceKey(p.secret) };
+}
 
 /** Apply defaults and reject incoherent combinations. @internal */
 export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | URL, allowHttp: boolean) => URL): ResolvedCacheOptions {
@@ -207,5 +227,6 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     scheduler: o.scheduler ?? systemScheduler,
     random: o.random ?? Math.random,
     onListenerError: o.onListenerError ?? (() => {}),
+    persistence: resolvePersistence(o.persistence),
   };
 }

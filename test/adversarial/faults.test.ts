@@ -1,12 +1,11 @@
 /**
  * The reliability table of threats.md (R1–R12), end to end through the public API
  * (`createJwksCache`, `createVerifier`): a ManualClock where time matters, the hostile IdP on
- * real sockets where sockets matter. R2 (persisted snapshots) is a `todo` until persistence
- * exists.
+ * real sockets where sockets matter.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createJwksCache, createVerifier, KeysUnavailableError, TokenInvalidError } from '../../src/index.js';
+import { createJwksCache, createVerifier, fileSnapshotStore, KeysUnavailableError, TokenInvalidError } from '../../src/index.js';
 import type { JwksCache, JwksCacheOptions, Verifier } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { FakeIdp } from '../helpers/fake-idp.js';
@@ -132,61 +131,208 @@ describe('R1/R5: IdP down for 25 h (refused, 503, hang, DNS failure, hanging loo
 });
 
 describe('R2: restart with a persisted snapshot', () => {
-  test(
-    'R2: restart during an outage from a snapshot 5 min / 6 h old verifies; 48 h old (beyond maxStale), tampered or foreign snapshots are refused',
-    { todo: 'R2 needs snapshot persistence (fleet mode issue)' },
-    async () => {
-      summary.case();
-      // Intended API (not implemented): a `store` with load/save of a serialised snapshot that
-      // records its issuer, JWKS URL and fetch time, integrity-protected.
-      interface Store {
-        saved: string | undefined;
-        load(): Promise<string | undefined>;
-        save(doc: string): Promise<void>;
+  const SECRET = 'r2-test-secret-0123456789abcdef-0123456789';
+  class MemoryStore {
+    saved: string | undefined;
+    saves = 0;
+    async load(): Promise<string | undefined> {
+      return this.saved;
+    }
+    async save(doc: string): Promise<void> {
+      this.saves++;
+      this.saved = doc;
+    }
+  }
+  /** A record whose body was edited after it was authenticated. */
+  function tamper(record: string, edit: (body: Record<string, unknown>) => void): string {
+    const outer = JSON.parse(record) as { body: string };
+    const body = JSON.parse(outer.body) as Record<string, unknown>;
+    edit(body);
+    return JSON.stringify({ ...outer, body: JSON.stringify(body) });
+  }
+  async function firstInstance(store: MemoryStore, idp: FakeIdp): Promise<void> {
+    const clock = new ManualClock(T0);
+    const a = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, persistence: { store, secret: SECRET } });
+    await a.ready();
+    await a.close();
+    assert.ok(store.saved, 'the first instance persisted its snapshot');
+    assert.ok(!store.saved.includes('"d"'), 'only public members are stored');
+  }
+  function restarted(store: MemoryStore, idp: FakeIdp, ageMs: number, secret = SECRET) {
+    const clock = new ManualClock(T0 + ageMs);
+    const cache = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, persistence: { store, secret } });
+    open.push(cache);
+    const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache, clock });
+    return { clock, cache, verifier, ...recordEvents(cache, ['persistence.restored', 'persistence.refused', 'persistence.failed', 'keys.changed']) };
+  }
+
+  test('R2: restart during an outage from a snapshot 5 min / 6 h old verifies; 48 h old (beyond freshness + maxStale) is refused', async () => {
+    summary.case();
+    const store = new MemoryStore();
+    const idp = new FakeIdp(k1);
+    await firstInstance(store, idp);
+    idp.mode = 'refuse';
+    for (const [ageMs, usable] of [
+      [5 * 60_000, true],
+      [6 * 3_600_000, true],
+      [48 * 3_600_000, false],
+    ] as const) {
+      const b = restarted(store, idp, ageMs);
+      const token = await mint(k1, { nowSec: Math.floor(b.clock.wallNow() / 1000) });
+      if (usable) {
+        assert.equal((await b.verifier.verify(token)).key.kid, 'k1', `snapshot ${ageMs} ms old`);
+        assert.deepEqual(
+          b.of('persistence.restored').map((e) => e.ageMs),
+          [ageMs],
+        );
+        assert.equal(b.cache.snapshot()?.status, ageMs > 600_000 ? 'stale' : 'fresh');
+      } else {
+        await rejects503(b.verifier.verify(token), 'KEYS_NOT_LOADED');
+        assert.deepEqual(
+          b.of('persistence.refused').map((e) => e.reason),
+          ['too-old'],
+        );
       }
-      const store: Store = {
-        saved: undefined,
-        async load() {
-          return this.saved;
-        },
-        async save(doc) {
-          this.saved = doc;
-        },
-      };
+      await b.cache.close();
+    }
+  });
+
+  test('R2/F5: tampered, foreign, other-secret, future-dated and garbage records are refused; the cache then needs the IdP', async () => {
+    summary.case();
+    const store = new MemoryStore();
+    const idp = new FakeIdp(k1);
+    await firstInstance(store, idp);
+    const good = store.saved!;
+    const attacker = makeKey('k1'); // same kid, attacker's material
+    const cases: [string, string, string | undefined][] = [
+      ['tampered', tamper(good, (b) => (b.keys = [attacker.jwk])), undefined],
+      ['tampered', tamper(good, (b) => (b.fetchedAt = T0 + 3_600_000)), undefined],
+      ['foreign', good, undefined], // checked with another URL below
+      ['tampered', good, 'another-secret-0123456789abcdef-0123456789'],
+      ['malformed', '{"garbage":true}', undefined],
+      ['malformed', 'x'.repeat(5 * 1024 * 1024), undefined],
+    ];
+    idp.mode = 'refuse';
+    for (const [reason, record, secret] of cases) {
+      store.saved = record;
+      const clock = new ManualClock(T0 + 60_000);
+      const uri = reason === 'foreign' ? 'https://other.test/jwks' : 'https://idp.test/jwks';
+      const c = createJwksCache({ jwksUri: uri, fetch: idp.fetch, clock, scheduler: clock, persistence: { store, secret: secret ?? SECRET } });
+      open.push(c);
+      const ev = recordEvents(c, ['persistence.refused', 'persistence.restored']);
+      await rejects503(c.ready(), 'KEYS_NOT_LOADED');
+      assert.deepEqual(
+        ev.of('persistence.refused').map((e) => e.reason),
+        [reason],
+      );
+      assert.equal(ev.of('persistence.restored').length, 0);
+      await c.close();
+    }
+    // a record written "in the future" of this machine's clock
+    idp.mode = 'ok';
+    const ahead = new MemoryStore();
+    const clockAhead = new ManualClock(T0 + 3_600_000);
+    const w = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock: clockAhead, scheduler: clockAhead, persistence: { store: ahead, secret: SECRET } });
+    await w.ready();
+    await w.close();
+    idp.mode = 'refuse';
+    const f = restarted(ahead, idp, 0);
+    await rejects503(f.cache.ready(), 'KEYS_NOT_LOADED');
+    assert.deepEqual(
+      f.of('persistence.refused').map((e) => e.reason),
+      ['from-the-future'],
+    );
+  });
+
+  test('R2/F5: a fetched set always wins over a restored one, and every successful fetch (200 or 304) is saved', async () => {
+    summary.case();
+    const store = new MemoryStore();
+    const idp = new FakeIdp(k1);
+    await firstInstance(store, idp);
+    const k2 = makeKey('k2');
+    idp.publish(k2); // the IdP rotated while we were down
+    const b = restarted(store, idp, 60_000);
+    await b.cache.ready();
+    // whichever finished first, the fetched set is what stays
+    await b.clock.advance(1);
+    assert.deepEqual(
+      b.cache.snapshot()?.keys.map((k) => k.kid),
+      ['k2'],
+    );
+    await rejects401(b.verifier.verify(await mint(k1, { nowSec: Math.floor(b.clock.wallNow() / 1000) })), 'KID_NOT_FOUND');
+    const saves = store.saves;
+    await b.cache.refresh(); // 304
+    await b.cache.close();
+    assert.ok(store.saves > saves, '304 renewed the saved record');
+  });
+
+  test('R2: a store that hangs or fails never blocks or breaks the cache', async () => {
+    summary.case();
+    const idp = new FakeIdp(k1);
+    const hanging = { load: () => new Promise<string | undefined>(() => {}), save: () => new Promise<void>(() => {}) };
+    const clock = new ManualClock(T0);
+    const c = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, timeoutMs: 1000, persistence: { store: hanging, secret: SECRET } });
+    open.push(c);
+    const ev = recordEvents(c, ['persistence.failed']);
+    await c.ready(); // the fetch answers; the hanging load is not awaited beyond it
+    assert.equal(c.snapshot()?.keys[0]?.kid, 'k1');
+    await clock.advance(1000);
+    assert.deepEqual(
+      ev.of('persistence.failed').map((e) => e.operation),
+      ['load'],
+    );
+    const closing = c.close();
+    await clock.advance(1000);
+    await closing; // a hanging save delays close by at most timeoutMs
+    const failing = { load: () => Promise.reject(new Error('disk on fire')), save: () => Promise.reject(new Error('disk full')) };
+    const clock2 = new ManualClock(T0);
+    const d = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock: clock2, scheduler: clock2, persistence: { store: failing, secret: SECRET } });
+    open.push(d);
+    const ev2 = recordEvents(d, ['persistence.failed']);
+    await d.ready();
+    await d.close();
+    assert.deepEqual(
+      ev2.of('persistence.failed').map((e) => `${e.operation}: ${e.message}`),
+      ['load: disk on fire', 'save: disk full'],
+    );
+  });
+
+  test('R2: the file store round-trips atomically with mode 0600; a missing file is no snapshot', async () => {
+    summary.case();
+    const { mkdtemp, stat, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'jwks-keeper-'));
+    try {
+      const store = fileSnapshotStore(join(dir, 'sub', 'jwks.snapshot'));
+      assert.equal(await store.load(), undefined);
       const idp = new FakeIdp(k1);
-      const first = new ManualClock(T0);
-      const a = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock: first, scheduler: first, store } as JwksCacheOptions);
+      const clock = new ManualClock(T0);
+      const a = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, persistence: { store, secret: SECRET } });
       await a.ready();
       await a.close();
-      assert.ok(store.saved, 'the first instance persisted its snapshot');
+      const st = await stat(join(dir, 'sub', 'jwks.snapshot'));
+      assert.equal(st.mode & 0o777, 0o600);
+      assert.deepEqual(await readdir(join(dir, 'sub')), ['jwks.snapshot'], 'no temporary file left');
       idp.mode = 'refuse';
-      for (const [ageMs, usable] of [
-        [5 * 60_000, true],
-        [6 * 3_600_000, true],
-        [48 * 3_600_000, false],
-      ] as const) {
-        const clock = new ManualClock(T0 + ageMs);
-        const b = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, store } as JwksCacheOptions);
-        const v = createVerifier({ issuer: ISS, audience: AUD, keys: b, clock });
-        const token = await mint(k1, { nowSec: Math.floor(clock.wallNow() / 1000) });
-        if (usable) assert.equal((await v.verify(token)).key.kid, 'k1', `snapshot ${ageMs} ms old`);
-        else await rejects503(v.verify(token), 'KEYS_NOT_LOADED', 'KEYS_STALE');
-        await b.close();
-      }
-      const good = store.saved;
-      for (const bad of [
-        good.replace(/"kid":"k1"/, '"kid":"k1x"'), // tampered
-        good.replace('https://idp.test/jwks', 'https://other.test/jwks'), // foreign URL
-        '{"garbage":true}',
-      ]) {
-        store.saved = bad;
-        const clock = new ManualClock(T0 + 60_000);
-        const c = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock, scheduler: clock, store } as JwksCacheOptions);
-        await rejects503(c.ready(), 'KEYS_NOT_LOADED');
-        await c.close();
-      }
-    },
-  );
+      const clock2 = new ManualClock(T0 + 3_600_000);
+      const b = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: idp.fetch, clock: clock2, scheduler: clock2, persistence: { store, secret: SECRET } });
+      open.push(b);
+      const v = createVerifier({ issuer: ISS, audience: AUD, keys: b, clock: clock2 });
+      assert.equal((await v.verify(await mint(k1, { nowSec: Math.floor(clock2.wallNow() / 1000) }))).key.kid, 'k1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('persistence options are checked: a short secret or a store without load/save is a ConfigError', () => {
+    const store = new MemoryStore();
+    assert.throws(() => createJwksCache({ jwksUri: 'https://idp.test/jwks', persistence: { store, secret: 'short' } }), (e: unknown) => codeOf(e) === 'CONFIG_INVALID');
+    assert.throws(
+      () => createJwksCache({ jwksUri: 'https://idp.test/jwks', persistence: { store: {} as never, secret: SECRET } }),
+      (e: unknown) => codeOf(e) === 'CONFIG_INVALID',
+    );
+  });
 });
 
 describe('R3: flapping 503/429 with Retry-After', () => {

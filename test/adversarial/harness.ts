@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { JwksKeeperError, KeysUnavailableError, TokenInvalidError } from '../../src/index.js';
 import type { JwksCache, JwksEventName, JwksEvents, Verifier } from '../../src/index.js';
 
-const ALL_EVENTS: JwksEventName[] = ['refresh.started', 'refresh.succeeded', 'refresh.failed', 'keys.changed', 'key.firstUsed', 'keys.staleServed', 'key.dropped', 'unknownKid'];
+const ALL_EVENTS: JwksEventName[] = ['refresh.started', 'refresh.succeeded', 'refresh.failed', 'keys.changed', 'key.firstUsed', 'keys.staleServed', 'key.dropped', 'persistence.restored', 'persistence.refused', 'persistence.failed', 'unknownKid'];
 
 /** Record every event of a cache; `of(name)` lists the payloads of one event, in order. */
 export function recordEvents(cache: JwksCache, names: JwksEventName[] = ALL_EVENTS.filter((n) => n !== 'unknownKid')) {
