@@ -48,8 +48,8 @@ export function decodeJsonSegment(segment: string): Record<string, unknown> | un
 /**
  * Refuse, before any key lookup: non-strings, oversize tokens, anything but three non-empty
  * base64url segments (JWE, JSON serialisation, empty signatures of `alg: none`), a header that
- * is not a JSON object or too large, an `alg` outside the allow-list, a `kid` that is not a
- * string of bounded length.
+ * is not a JSON object or too large, an `alg` outside the allow-list, `b64` other than `true`,
+ * a `kid` that is not a string of bounded length.
  */
 export function precheckToken(token: unknown, limits: PrecheckLimits): PrecheckedToken {
   if (typeof token !== 'string') throw new TokenInvalidError('TOKEN_MALFORMED', 'token must be a string');
@@ -75,6 +75,11 @@ export function precheckToken(token: unknown, limits: PrecheckLimits): Prechecke
   const alg = header.alg;
   if (typeof alg !== 'string' || !limits.algorithms.has(alg)) {
     throw new TokenInvalidError('ALG_NOT_ALLOWED', `alg ${sanitizeForLog(alg)} is not allowed`);
+  }
+  // RFC 7797: an unencoded payload (`b64: false`) needs `crit: ["b64"]`, and jose ignores a
+  // `b64` without it, verifying the payload as if encoded. Refuse it here instead (D2).
+  if (header.b64 !== undefined && header.b64 !== true) {
+    throw new TokenInvalidError('TOKEN_MALFORMED', 'unencoded payloads (b64) are not accepted');
   }
   const kid = header.kid;
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > limits.maxKidLength)) {

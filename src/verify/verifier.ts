@@ -7,7 +7,7 @@ import type { JWTPayload, JWTHeaderParameters } from 'jose';
 import type { JwksCache, LookupContext, ResolvedKeys } from '../cache.js';
 import type { JwksCacheOptions } from '../options.js';
 import { createJwksCache } from '../cache.js';
-import { ConfigError, JwksKeeperError, TokenInvalidError } from '../errors.js';
+import { ConfigError, JwksKeeperError, TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 import { SUPPORTED_ALGS } from '../jwks/validate.js';
 import type { Clock } from '../runtime/clock.js';
@@ -102,16 +102,19 @@ export interface Verifier {
 
 const MAX_NUMERIC_DATE = 253_402_300_799;
 
+/** jose's messages may quote token content (a `crit` name, a claim value): sanitise before they become ours. */
+const joseMessage = (err: Error): string => sanitizeForLog(err.message, 200);
+
 function mapJoseError(err: unknown): JwksKeeperError {
   if (err instanceof JwksKeeperError) return err;
-  if (err instanceof joseErrors.JWTExpired) return new TokenInvalidError('TOKEN_EXPIRED', err.message, { cause: err, claim: 'exp' });
+  if (err instanceof joseErrors.JWTExpired) return new TokenInvalidError('TOKEN_EXPIRED', joseMessage(err), { cause: err, claim: 'exp' });
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    return new TokenInvalidError('CLAIM_INVALID', err.message, { cause: err, claim: err.claim });
+    return new TokenInvalidError('CLAIM_INVALID', joseMessage(err), { cause: err, claim: err.claim });
   }
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenInvalidError('SIGNATURE_INVALID', 'signature verification failed', { cause: err });
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new TokenInvalidError('ALG_NOT_ALLOWED', err.message, { cause: err });
-  if (err instanceof joseErrors.JOSEError) return new TokenInvalidError('TOKEN_MALFORMED', err.message, { cause: err });
-  return new TokenInvalidError('TOKEN_MALFORMED', err instanceof Error ? err.message : 'token rejected', { cause: err });
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new TokenInvalidError('ALG_NOT_ALLOWED', joseMessage(err), { cause: err });
+  if (err instanceof joseErrors.JOSEError) return new TokenInvalidError('TOKEN_MALFORMED', joseMessage(err), { cause: err });
+  return new TokenInvalidError('TOKEN_MALFORMED', err instanceof Error ? joseMessage(err) : 'token rejected', { cause: err });
 }
 
 /** NumericDates finite, non-negative, ≤ year 9999 (D6); `iat` not in the future beyond the tolerance (E1). */

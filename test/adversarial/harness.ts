@@ -3,6 +3,8 @@
  * per-file summary line (`adversarial <file>: cases N, ... forged/hostile JWKS accepted: 0`).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { JwksKeeperError, KeysUnavailableError, TokenInvalidError } from '../../src/index.js';
 import type { JwksCache, JwksEventName, JwksEvents, Verifier } from '../../src/index.js';
 
@@ -101,6 +103,13 @@ export class Summary {
     const extra = Object.entries(this.extra)
       .map(([k, v]) => `, ${k}: ${v}`)
       .join('');
+    const dir = process.env.JWKS_KEEPER_SUMMARY_DIR;
+    if (dir) {
+      writeFileSync(
+        join(dir, `${this.file}.json`),
+        JSON.stringify({ file: this.file, cases: this.cases, hostileServed: this.hostileServed, hostileAccepted: this.hostileAccepted, knownBugAccepted: this.knownBugAccepted, extra: this.extra }),
+      );
+    }
     console.log(`adversarial ${this.file}: cases ${this.cases}, hostile JWKS/endpoint answers served ${this.hostileServed}${extra}, forged/hostile JWKS accepted: ${this.hostileAccepted}${this.knownBugAccepted > 0 ? ` (plus ${this.knownBugAccepted} in todo tests documenting a reported bug)` : ''}`);
   }
 }
