@@ -12,6 +12,7 @@ import { createJwksCache, createVerifier, type Verifier, type JwksCache } from '
 import { ManualClock } from '../src/testing/index.js';
 import { FakeIdp } from './helpers/fake-idp.js';
 import { AUD, ISS, makeKey, signRaw, type SigningKey, type TestAlg } from './helpers/keys.js';
+import { hostileTokens, tokenCorpus } from './helpers/hostile-tokens.js';
 
 const ALGS: TestAlg[] = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const clock = new ManualClock(Date.UTC(2026, 10, 28));
@@ -185,4 +186,40 @@ describe('fast path vs jose path', () => {
       { seed: 42, numRuns: 400 },
     );
   });
+});
+
+test('hostile-token generator and a seeded property corpus: fast path and jose give identical results and codes', async () => {
+  // each path gets its own cache, so unknown-kid budgets and negative caches evolve identically
+  // on both sides; maxWaitMs 0 so a spent budget answers at once (the clock never advances)
+  const cacheOptions = { jwksUri: 'https://idp.test/jwks', clock, scheduler: clock, unknownKid: { burst: 100, cooldownMs: 600_000, maxWaitMs: 0 } };
+  const idpH = new FakeIdp(...signers);
+  const cacheFast = createJwksCache({ ...cacheOptions, fetch: idpH.fetch });
+  const cacheJose = createJwksCache({ ...cacheOptions, fetch: idpH.fetch });
+  try {
+    await Promise.all([cacheFast.ready(), cacheJose.ready()]);
+    const configs: Record<string, unknown>[] = [{}, { typ: 'at+jwt' }, { maxTokenAgeSec: 300, clockToleranceSec: 0 }];
+    const verifiers = configs.map((extra) => {
+      const base = { issuer: ISS, audience: [AUD, 'api://other'], clock, ...extra };
+      return { fast: createVerifier({ ...base, keys: cacheFast, fastPath: true }), jose: createVerifier({ ...base, keys: cacheJose, fastPath: false }) };
+    });
+    const byAlg = (alg: TestAlg) => signers.find((s) => s.alg === alg)!;
+    const hostile = hostileTokens({ rsa: byAlg('RS256'), ec: byAlg('ES256'), ed: byAlg('EdDSA') }, NOW, { iss: ISS, aud: AUD, loopbackUrl: 'http://127.0.0.1:9' });
+    const corpus = tokenCorpus(signers, NOW, ISS, AUD, 300, 42);
+    const tokens = [...hostile.map((c) => ({ label: c.id, token: c.token })), ...corpus.map((g, i) => ({ label: `property #${i} ${g.header} ${g.payload}`, token: g.token }))];
+    let n = 0;
+    let accepted = 0;
+    for (const { label, token } of tokens) {
+      for (const [i, v] of verifiers.entries()) {
+        const [a, b] = await Promise.all([outcome(v.fast, token), outcome(v.jose, token)]);
+        n++;
+        if (a.startsWith('ok:')) accepted++;
+        assert.equal(a, b, `${label} [config ${JSON.stringify(configs[i])}]: fast ${a} vs jose ${b}\n${token.slice(0, 200)}`);
+      }
+    }
+    compared += n;
+    console.log(`fast-path differential (hostile generator + property corpus): ${hostile.length} hostile + ${corpus.length} generated tokens × ${configs.length} configs = ${n} comparisons (${accepted} acceptances), 0 differences`);
+  } finally {
+    await cacheFast.close();
+    await cacheJose.close();
+  }
 });
