@@ -36,7 +36,7 @@ function pair(name: string, extra: Record<string, unknown>): Pair {
 async function outcome(v: Verifier, token: string): Promise<string> {
   try {
     const r = await v.verify(token);
-    return `ok:${createHash('sha256').update(JSON.stringify(r.payload)).digest('hex').slice(0, 8)}`;
+    return `ok:${createHash('sha256').update(JSON.stringify([r.payload, r.protectedHeader])).digest('hex').slice(0, 8)}`;
   } catch (e) {
     return `err:${(e as { code?: string }).code ?? String(e)}`;
   }
@@ -186,6 +186,23 @@ describe('fast path vs jose path', () => {
       { seed: 42, numRuns: 400 },
     );
   });
+});
+
+test('the protected header returned is the caller\'s own: mutating it changes nothing for the next token with the same header', async () => {
+  const key = signers[0]!;
+  const p = pairs[0]!;
+  const t1 = await sign(key, { iss: ISS, aud: AUD, exp: NOW + 600, n: 1 }, { typ: 'JWT' });
+  const t2 = await sign(key, { iss: ISS, aud: AUD, exp: NOW + 600, n: 2 }, { typ: 'JWT' });
+  assert.equal(t1.split('.')[0], t2.split('.')[0]);
+  const r1 = await p.fast.verify(t1);
+  const h1 = r1.protectedHeader as Record<string, unknown>;
+  h1.alg = 'none';
+  h1.crit = ['b64'];
+  const r2 = await p.fast.verify(t2);
+  assert.notEqual(r2.protectedHeader, r1.protectedHeader);
+  assert.equal(r2.protectedHeader.alg, key.alg);
+  assert.equal(r2.protectedHeader.crit, undefined);
+  assert.equal(r2.payload.n, 2);
 });
 
 test('hostile-token generator and a seeded property corpus: fast path and jose give identical results and codes', async () => {

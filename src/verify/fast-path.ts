@@ -142,5 +142,5 @@ export function fastVerify(
   const payload = decodeJsonSegment(pre.payloadSegment);
   if (!payload) return undefined;
   validateClaims(h, payload, rules, nowSec);
-  return { payload: payload as JWTPayload, protectedHeader: h as unknown as JWTHeaderParameters };
+  return { payload: payload as JWTPayload, protectedHeader: { ...h } as unknown as JWTHeaderParameters };
 }

@@ -45,6 +45,27 @@ export function decodeJsonSegment(segment: string): Record<string, unknown> | un
   return value as Record<string, unknown>;
 }
 
+/** Most recently decoded headers, by their exact base64url text: an IdP signs every token of a key with the same header. */
+const headerMemo = new Map<string, Readonly<Record<string, unknown>>>();
+/** Entries kept before the memo starts over (a flood of distinct headers only clears it; bounded at about 1 MB). */
+const HEADER_MEMO_MAX = 256;
+
+/**
+ * Decode a protected header, reusing the result for a header text seen before. Only headers
+ * whose members are all primitives are memoised, frozen, so a shared object cannot be
+ * mutated; anything else is decoded afresh.
+ */
+function decodeHeader(segment: string): Readonly<Record<string, unknown>> | undefined {
+  const memo = headerMemo.get(segment);
+  if (memo !== undefined) return memo;
+  const header = decodeJsonSegment(segment);
+  if (header === undefined) return undefined;
+  if (Object.values(header).some((v) => v !== null && typeof v === 'object')) return header;
+  if (headerMemo.size >= HEADER_MEMO_MAX) headerMemo.clear();
+  headerMemo.set(segment, Object.freeze(header));
+  return header;
+}
+
 /**
  * Refuse, before any key lookup: non-strings, oversize tokens, anything but three non-empty
  * base64url segments (JWE, JSON serialisation, empty signatures of `alg: none`), a header that
@@ -70,7 +91,7 @@ export function precheckToken(token: unknown, limits: PrecheckLimits): Prechecke
   if (h.length > Math.ceil((limits.maxHeaderBytes * 4) / 3)) {
     throw new TokenInvalidError('TOKEN_MALFORMED', `protected header larger than ${limits.maxHeaderBytes} bytes`);
   }
-  const header = decodeJsonSegment(h);
+  const header = decodeHeader(h);
   if (!header) throw new TokenInvalidError('TOKEN_MALFORMED', 'protected header is not a base64url JSON object');
   const alg = header.alg;
   if (typeof alg !== 'string' || !limits.algorithms.has(alg)) {
