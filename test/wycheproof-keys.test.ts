@@ -24,7 +24,7 @@ import { compactVerify } from 'jose';
 import { KeysUnavailableError } from '../src/errors.js';
 import { SUPPORTED_ALGS, validateJwks, type DropReason, type SupportedAlg, type ValidationResult } from '../src/jwks/validate.js';
 
-const CORPUS_DIR = new URL('../../shared/corpora/wycheproof/', import.meta.url);
+const CORPUS_DIR = new URL('./corpora/wycheproof/', import.meta.url);
 
 type Jwk = Record<string, unknown>;
 interface Keyset {

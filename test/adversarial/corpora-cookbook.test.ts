@@ -1,6 +1,6 @@
 /**
  * RFC 7520 ("JOSE Cookbook") JWK and JWS examples, plus the Ed25519 example, from
- * ../shared/corpora/jose-cookbook (public domain, see its LICENSE): positive interop.
+ * test/corpora/jose-cookbook (public domain, see its LICENSE): positive interop.
  *
  * - JWK examples: public keys are accepted by the JWKS validator; private keys and symmetric
  *   keys (with `k`) refuse the whole set (JWKS_PRIVATE_KEY); a symmetric key without its secret
@@ -25,7 +25,7 @@ import { fastVerify } from '../../src/verify/fast-path.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { FakeIdp } from '../helpers/fake-idp.js';
 
-const DIR = new URL('../../../shared/corpora/jose-cookbook/', import.meta.url);
+const DIR = new URL('../corpora/jose-cookbook/', import.meta.url);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const LIMITS = { maxTokenBytes: 16_384, maxHeaderBytes: 4_096, maxKidLength: 256, algorithms: new Set<string>(SUPPORTED_ALGS) };
 const clock = new ManualClock(Date.UTC(2014, 0, 1));

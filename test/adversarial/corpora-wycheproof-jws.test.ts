@@ -1,5 +1,5 @@
 /**
- * Project Wycheproof JOSE signature vectors (Apache-2.0, ../shared/corpora/wycheproof/LICENSE):
+ * Project Wycheproof JOSE signature vectors (Apache-2.0, test/corpora/wycheproof/LICENSE):
  * every case of json_web_signature_test.json and the JWS groups of json_web_crypto_test.json
  * (JWE groups are skipped with a counted reason; json_web_key_test.json is covered by
  * test/wycheproof-keys.test.ts).
@@ -39,7 +39,7 @@ import { ManualClock } from '../../src/testing/manual-clock.js';
 import { FakeIdp } from '../helpers/fake-idp.js';
 import { Summary } from './harness.js';
 
-const CORPUS_DIR = new URL('../../../shared/corpora/wycheproof/', import.meta.url);
+const CORPUS_DIR = new URL('../corpora/wycheproof/', import.meta.url);
 
 type Jwk = Record<string, unknown>;
 interface Keyset {
