@@ -96,6 +96,16 @@ export function encodeRecord(r: SnapshotRecord, key: Buffer): string {
   return JSON.stringify({ format: FORMAT, body, mac: mac(key, body).toString('base64url') });
 }
 
+/** JSON text to an object, or `undefined` for anything else (bad JSON, `null`, a primitive). */
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Check and decode a record. Never throws. @internal */
 export function decodeRecord(
   data: unknown,
@@ -103,26 +113,16 @@ export function decodeRecord(
   expect: { jwksUri: string; nowWall: number; maxStaleMs: number },
 ): SnapshotRecord | RestoreRefusal {
   if (typeof data !== 'string' || data.length > MAX_RECORD_CHARS) return 'malformed';
-  let outer: unknown;
-  try {
-    outer = JSON.parse(data);
-  } catch {
-    return 'malformed';
-  }
-  if (outer === null || typeof outer !== 'object') return 'malformed';
-  const { format, body, mac: tag } = outer as Record<string, unknown>;
+  const outer = parseObject(data);
+  if (outer === undefined) return 'malformed';
+  const { format, body, mac: tag } = outer;
   if (format !== FORMAT || typeof body !== 'string' || typeof tag !== 'string') return 'malformed';
   const given = Buffer.from(tag, 'base64url');
   const wanted = mac(key, body);
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return 'tampered';
-  let r: unknown;
-  try {
-    r = JSON.parse(body);
-  } catch {
-    return 'malformed';
-  }
-  if (r === null || typeof r !== 'object') return 'malformed';
-  const { jwksUri, fetchedAt, freshForMs, validators, keys } = r as Record<string, unknown>;
+  const r = parseObject(body);
+  if (r === undefined) return 'malformed';
+  const { jwksUri, fetchedAt, freshForMs, validators, keys } = r;
   if (typeof jwksUri !== 'string' || typeof fetchedAt !== 'number' || typeof freshForMs !== 'number' || !Array.isArray(keys)) return 'malformed';
   if (!Number.isFinite(fetchedAt) || !Number.isFinite(freshForMs) || freshForMs < 0) return 'malformed';
   if (jwksUri !== expect.jwksUri) return 'foreign';
