@@ -292,11 +292,11 @@ class JwksCacheImpl implements JwksCache {
     try {
       data = await Promise.race([p.store.load(), this.#deadline(this.#o.timeoutMs)]);
     } catch (err) {
-      this.#emitter.emit('persistence.failed', { operation: 'load', message: sanitizeForLog(err instanceof Error ? err.message : String(err)) });
+      this.#persistenceFailed('load', err);
       return;
     }
     if (data === 'deadline') {
-      this.#emitter.emit('persistence.failed', { operation: 'load', message: `no answer within ${this.#o.timeoutMs} ms` });
+      this.#persistenceFailed('load', new Error(`no answer within ${this.#o.timeoutMs} ms`));
       return;
     }
     if (data === undefined || this.#closed) return;
@@ -324,6 +324,11 @@ class JwksCacheImpl implements JwksCache {
     this.#emitter.emit('persistence.restored', { ageMs, generation: next.generation, keyCount: keys.length });
   }
 
+  /** Report a store that failed or did not answer; the cache goes on without it. */
+  #persistenceFailed(operation: 'load' | 'save', err: unknown): void {
+    this.#emitter.emit('persistence.failed', { operation, message: sanitizeForLog(err instanceof Error ? err.message : String(err)) });
+  }
+
   /** Save the current set after a successful fetch; saves run one at a time, failures are reported only. */
   #persist(freshForMs: number): void {
     const p = this.#o.persistence;
@@ -335,7 +340,7 @@ class JwksCacheImpl implements JwksCache {
     );
     this.#saving = this.#saving.then(() =>
       p.store.save(record).then(undefined, (err: unknown) => {
-        this.#emitter.emit('persistence.failed', { operation: 'save', message: sanitizeForLog(err instanceof Error ? err.message : String(err)) });
+        this.#persistenceFailed('save', err);
       }),
     );
   }
