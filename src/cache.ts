@@ -16,7 +16,7 @@ import type { Validators } from './fetch/transport.js';
 import { checkJwksUrl, fetchJwksDocument } from './fetch/transport.js';
 import type { Snapshot } from './jwks/snapshot.js';
 import { buildSnapshot, candidatesFor, diffSnapshots, keyLabel } from './jwks/snapshot.js';
-import type { SupportedAlg, ValidatedKey } from './jwks/validate.js';
+import type { PublicJwk, SupportedAlg, ValidatedKey } from './jwks/validate.js';
 import { SUPPORTED_ALGS, validateJwks } from './jwks/validate.js';
 import type { JwksCacheOptions, ResolvedCacheOptions } from './options.js';
 import { resolveCacheOptions } from './options.js';
@@ -116,6 +116,27 @@ export interface ResolvedKeys {
   generation: number;
 }
 
+/**
+ * Key material for adapters and drop-ins (jwks-rsa-style `getSigningKey(kid)`): the imported
+ * `KeyObject` and the JWK's public members. Frozen data; safe to hand to application code.
+ */
+export interface SigningKey {
+  /** The JWK `kid`, or `undefined` for a key without one. */
+  readonly kid: string | undefined;
+  /** The JWK `alg`, when the IdP published one. */
+  readonly alg: string | undefined;
+  /** Algorithms this key may verify (pinned by `alg`, else what `kty`/`crv` allow). */
+  readonly algorithms: readonly SupportedAlg[];
+  /** The imported public key. */
+  readonly keyObject: KeyObject;
+  /** The JWK's public members only (never private members, `x5c` or extensions). */
+  readonly jwk: PublicJwk;
+  /** RFC 7638 SHA-256 thumbprint, base64url. */
+  readonly thumbprint: string;
+  /** Generation of the key set the key came from. */
+  readonly generation: number;
+}
+
 /** Per-request context for the unknown-kid defence. */
 export interface LookupContext {
   /** Identifies the caller (client IP, API key id) so waiting capacity is shared fairly. */
@@ -140,6 +161,16 @@ export interface JwksCache {
   peek(kid: string | undefined, alg: SupportedAlg): ResolvedKeys | undefined;
   /** Count a token refused by a cheap pre-check before any lookup (`pregate-reject`). */
   notePregateReject(kid: string | undefined, clientId?: string): void;
+  /**
+   * Kid-only lookup for adapters (no `alg` known yet): the first key carrying `kid`, or, for
+   * `kid` undefined, the only key of the set (`KID_REQUIRED` when there are several). An
+   * unknown kid goes through the unknown-kid defence like any lookup (negative cache,
+   * bounded waiting, budgeted refresh) and rejects with `KID_NOT_FOUND` when a newer set
+   * confirms it absent.
+   */
+  getSigningKey(kid: string | undefined, ctx?: LookupContext): Promise<SigningKey>;
+  /** Every key of the current set (loading it first if needed), in set order. */
+  getSigningKeys(): Promise<SigningKey[]>;
   /** Lower-level lookup used by the verifier: every candidate key for `kid` + `alg`. */
   resolve(kid: string | undefined, alg: SupportedAlg, ctx?: LookupContext): Promise<ResolvedKeys>;
   /**
@@ -170,6 +201,10 @@ interface Inflight {
   reason: RefreshReason;
   controller: AbortController;
   promise: Promise<RefreshResult>;
+}
+
+function signingKeyOf(k: ValidatedKey, generation: number): SigningKey {
+  return Object.freeze({ kid: k.kid, alg: k.jwk.alg, algorithms: k.algorithms, keyObject: k.keyObject, jwk: k.jwk, thumbprint: k.thumbprint, generation });
 }
 
 const DECISIONS: UnknownKidDecision[] = ['refetch', 'joined', 'waited', 'negative-hit', 'pregate-reject', 'capacity-reject', 'evicted', 'wait-timeout', 'found', 'not-found'];
@@ -429,11 +464,28 @@ class JwksCacheImpl implements JwksCache {
     return { kid, keys: usable, generation: snap.generation };
   }
 
+  async getSigningKey(kid: string | undefined, ctx?: LookupContext): Promise<SigningKey> {
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > this.#o.maxKidLength)) {
+      throw new TokenInvalidError('KID_INVALID', 'kid must be a non-empty string of bounded length');
+    }
+    const r = await this.resolve(kid, undefined, ctx);
+    const key = r.keys[0]!;
+    this.markUsed(key, false);
+    return signingKeyOf(key, r.generation);
+  }
+
+  async getSigningKeys(): Promise<SigningKey[]> {
+    await this.ready();
+    const snap = this.#usableSnapshot();
+    if (!snap) throw this.#notLoadedError();
+    return snap.keys.map((k) => signingKeyOf(k, snap.generation));
+  }
+
   notePregateReject(kid: string | undefined, clientId?: string): void {
     this.#decide(kid ?? '', 'pregate-reject', clientId);
   }
 
-  async resolve(kid: string | undefined, alg: SupportedAlg, ctx?: LookupContext): Promise<ResolvedKeys> {
+  async resolve(kid: string | undefined, alg: SupportedAlg | undefined, ctx?: LookupContext): Promise<ResolvedKeys> {
     if (this.#closed) throw new KeysUnavailableError('CLOSED', 'the JWKS cache was closed');
     if (!this.#started) this.#start();
     let snap = this.#snapshot;
@@ -519,7 +571,7 @@ class JwksCacheImpl implements JwksCache {
     return Math.max(bucketReadyAt(this.#bucket, now, this.#o), this.#nextAttemptAt);
   }
 
-  #unknownKid(kid: string, alg: SupportedAlg, clientId: string | undefined, snap: Snapshot): Promise<ResolvedKeys> {
+  #unknownKid(kid: string, alg: SupportedAlg | undefined, clientId: string | undefined, snap: Snapshot): Promise<ResolvedKeys> {
     const now = this.#now();
     const neg = this.#negative.get(kid);
     if (neg) {
@@ -532,7 +584,7 @@ class JwksCacheImpl implements JwksCache {
     return this.#wait(kid, alg, clientId, false, this.#sketch.add(kid));
   }
 
-  #wait(kid: string, alg: SupportedAlg, clientId: string | undefined, needsNewFetch: boolean, frequency = this.#sketch.add(kid)): Promise<ResolvedKeys> {
+  #wait(kid: string, alg: SupportedAlg | undefined, clientId: string | undefined, needsNewFetch: boolean, frequency = this.#sketch.add(kid)): Promise<ResolvedKeys> {
     const now = this.#now();
     return new Promise<ResolvedKeys>((resolve, reject) => {
       const w: Waiter<ResolvedKeys> = {
@@ -543,7 +595,7 @@ class JwksCacheImpl implements JwksCache {
         needsNewFetch,
         resolve: (r) => {
           const { usable } = this.#snapshot ? candidatesFor(this.#snapshot, kid, alg) : { usable: [] };
-          if (usable.length === 0) reject(new TokenInvalidError('KEY_ALG_MISMATCH', `the key for this kid cannot verify ${alg}`));
+          if (usable.length === 0) reject(new TokenInvalidError('KEY_ALG_MISMATCH', `the key for this kid cannot verify ${String(alg)}`));
           else resolve({ ...r, keys: usable });
         },
         reject,
@@ -754,7 +806,7 @@ class JwksCacheImpl implements JwksCache {
         }
         this.#stats.fetchesModified++;
       } else if (!prev) {
-        throw new KeysUnavailableError('JWKS_HTTP_STATUS', '304 without a cached key set', { status: 304 });
+        throw new KeysUnavailableError('JWKS_HTTP_STATUS', '304 without a cached key set', { upstreamStatus: 304 });
       } else {
         this.#stats.notModified++;
       }
@@ -807,7 +859,7 @@ class JwksCacheImpl implements JwksCache {
         reason,
         code: err.code,
         message: err.message,
-        status: err.status,
+        status: err.upstreamStatus,
         consecutiveFailures: this.#consecutiveFailures,
         staleForMs: this.#snapshot ? Math.max(0, now - this.#freshUntil) : undefined,
         nextAttemptInMs: delay,

@@ -102,19 +102,23 @@ export class TokenInvalidError extends JwksKeeperError {
 export class KeysUnavailableError extends JwksKeeperError {
   readonly code: KeysUnavailableCode;
   readonly httpStatus = 503 as const;
-  /** HTTP status of the JWKS response, for `JWKS_HTTP_STATUS`. */
-  readonly status: number | undefined;
+  /**
+   * HTTP status of the JWKS endpoint's response (for `JWKS_HTTP_STATUS`, `JWKS_REDIRECT`).
+   * Named `upstreamStatus` so it never collides with the `status`/`statusCode` convention
+   * frameworks read as "the status to answer".
+   */
+  readonly upstreamStatus: number | undefined;
   /** Suggested wait before retrying, in milliseconds (from the IdP's `Retry-After` or our backoff). */
   readonly retryAfterMs: number | undefined;
 
   constructor(
     code: KeysUnavailableCode,
     message: string,
-    options?: { cause?: unknown; status?: number; retryAfterMs?: number },
+    options?: { cause?: unknown; upstreamStatus?: number; retryAfterMs?: number },
   ) {
     super(message, options);
     this.code = code;
-    this.status = options?.status;
+    this.upstreamStatus = options?.upstreamStatus;
     this.retryAfterMs = options?.retryAfterMs;
   }
 }

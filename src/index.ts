@@ -14,6 +14,7 @@ export type {
   RefreshResult,
   ResolvedKeys,
   LookupContext,
+  SigningKey,
 } from './cache.js';
 export { createVerifier } from './verify/verifier.js';
 export { fileSnapshotStore } from './persistence.js';

@@ -572,7 +572,7 @@ describe('fetchJwksDocument: redirects', () => {
         fetchJwksDocument(redirect(status, `${targetBase}/jwks`), {}, limits(), deps()),
         'JWKS_REDIRECT',
       );
-      assert.equal(err.status, status);
+      assert.equal(err.upstreamStatus, status);
       assert.equal(targetHits, before);
     });
   }
@@ -681,7 +681,7 @@ describe('fetchJwksDocument: validators and freshness', () => {
       res.end();
     });
     const err = await expectCode(fetchJwksDocument(url, {}, limits(), deps()), 'JWKS_HTTP_STATUS');
-    assert.equal(err.status, 304);
+    assert.equal(err.upstreamStatus, 304);
   });
 
   const freshnessCases: Array<[string, (now: number) => Record<string, string>, number | undefined]> = [
@@ -720,7 +720,7 @@ describe('fetchJwksDocument: failures', () => {
   for (const code of [429, 503]) {
     it(`${code} with Retry-After: 7 → JWKS_HTTP_STATUS, retryAfterMs 7000`, async () => {
       const err = await expectCode(fetchJwksDocument(status(code, { 'retry-after': '7' }), {}, limits(), deps()), 'JWKS_HTTP_STATUS');
-      assert.equal(err.status, code);
+      assert.equal(err.upstreamStatus, code);
       assert.equal(err.retryAfterMs, 7000);
       assert.equal(err.httpStatus, 503);
     });
@@ -728,7 +728,7 @@ describe('fetchJwksDocument: failures', () => {
     it(`${code} with an HTTP-date Retry-After`, async () => {
       const when = new Date(Date.now() + 30_000).toUTCString();
       const err = await expectCode(fetchJwksDocument(status(code, { 'retry-after': when }), {}, limits(), deps()), 'JWKS_HTTP_STATUS');
-      assert.equal(err.status, code);
+      assert.equal(err.upstreamStatus, code);
       assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 25_000 && err.retryAfterMs <= 30_000, `${err.retryAfterMs}`);
     });
 
@@ -749,7 +749,7 @@ describe('fetchJwksDocument: failures', () => {
         fetchJwksDocument(status(code, { 'content-type': 'application/json' }, code === 204 ? '' : JWKS_TEXT), {}, limits(), deps()),
         'JWKS_HTTP_STATUS',
       );
-      assert.equal(err.status, code);
+      assert.equal(err.upstreamStatus, code);
     });
   }
 

@@ -299,7 +299,7 @@ async function request(
     if (response.redirected === true || response.type === 'opaqueredirect') {
       discardBody(response);
       throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint ${where} redirected (the fetch followed it)`, {
-        status,
+        upstreamStatus: status,
       });
     }
     if (status === 200) return await readDocument(response, limits, deps, race, started);
@@ -308,7 +308,7 @@ async function request(
     if (status === 304) {
       if (!conditional) {
         throw new KeysUnavailableError('JWKS_HTTP_STATUS', `JWKS endpoint ${where} answered 304 to an unconditional request`, {
-          status,
+          upstreamStatus: status,
         });
       }
       const etag = response.headers.get('etag') ?? validators.etag;
@@ -326,23 +326,23 @@ async function request(
     if (status >= 300 && status < 400) {
       if (!limits.allowRedirects) {
         throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint ${where} answered a ${status} redirect (redirects are refused)`, {
-          status,
+          upstreamStatus: status,
         });
       }
       const location = response.headers.get('location');
       if (!FOLLOWABLE_REDIRECTS.has(status) || location === null) {
         throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint ${where} answered ${status} without a usable Location`, {
-          status,
+          upstreamStatus: status,
         });
       }
       if (hop >= MAX_REDIRECTS) {
-        throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint exceeded ${MAX_REDIRECTS} redirects`, { status });
+        throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint exceeded ${MAX_REDIRECTS} redirects`, { upstreamStatus: status });
       }
       try {
         current = checkJwksUrl(new URL(location, current), limits.allowInsecureHttp);
       } catch (cause) {
         throw new KeysUnavailableError('JWKS_REDIRECT', `JWKS endpoint ${where} redirected to a refused URL`, {
-          status,
+          upstreamStatus: status,
           cause,
         });
       }
@@ -353,7 +353,7 @@ async function request(
         ? parseRetryAfter(response.headers.get('retry-after'), deps.clock.wallNow())
         : undefined;
     throw new KeysUnavailableError('JWKS_HTTP_STATUS', `JWKS endpoint ${where} answered HTTP ${status}`, {
-      status,
+      upstreamStatus: status,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
   }

@@ -84,11 +84,12 @@ export function diffSnapshots(prev: Snapshot | undefined, next: Snapshot): Snaps
 
 /**
  * Keys a token may be verified with: those carrying `kid` (or, for a token without a kid,
- * every key of the set) whose permitted algorithms include `alg`.
+ * every key of the set) whose permitted algorithms include `alg` (every one of them when `alg`
+ * is undefined: a kid-only lookup).
  */
-export function candidatesFor(s: Snapshot, kid: string | undefined, alg: SupportedAlg): { all: readonly ValidatedKey[]; usable: ValidatedKey[] } {
+export function candidatesFor(s: Snapshot, kid: string | undefined, alg: SupportedAlg | undefined): { all: readonly ValidatedKey[]; usable: ValidatedKey[] } {
   const all = kid === undefined ? s.keys : (s.byKid.get(kid) ?? []);
   const usable: ValidatedKey[] = [];
-  for (const k of all) if (k.algorithms.includes(alg)) usable.push(k);
+  for (const k of all) if (alg === undefined || k.algorithms.includes(alg)) usable.push(k);
   return { all, usable };
 }

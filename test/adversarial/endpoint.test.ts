@@ -180,7 +180,7 @@ describe('F3: redirects refused, https required except loopback', () => {
       const before = other.hits;
       const { r } = await lkgThen({ kind: 'redirect', status, location: `${other.origin}/jwks` });
       assert.equal(r.error?.code, 'JWKS_REDIRECT');
-      assert.equal(r.error.status, status);
+      assert.equal(r.error.upstreamStatus, status);
       assert.equal(other.hits, before);
     });
   }
