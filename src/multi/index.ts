@@ -22,12 +22,20 @@
  */
 import { decodeJwt } from 'jose';
 import { ConfigError, TokenInvalidError, createJwksCache, createVerifier } from '../index.js';
-import type { JwksCache, JwksCacheOptions, LookupContext, Verifier, VerifierOptions, VerifyResult } from '../index.js';
+import type { JwksCache, JwksCacheOptions, LookupContext, VerifierOptions, VerifyResult } from '../index.js';
+import { createDiscoveredVerifier } from '../discovery/verifier.js';
+import type { DiscoveredVerifier, DiscoveredVerifierOptions } from '../discovery/verifier.js';
 
 /** One accepted issuer: the options of `createVerifier`, with the key source given as `jwksUri` or `keys`. */
 export type IssuerOptions = Omit<VerifierOptions, 'jwksUri' | 'keys' | 'cacheOptions'> & {
-  /** The issuer's JWKS URL. Issuers with the same URL (compared after URL normalisation) share one cache. */
+  /**
+   * The issuer's JWKS URL. Issuers with the same URL (compared after URL normalisation) share
+   * one cache. Default: discovered from the issuer's `/.well-known/openid-configuration`
+   * (RFC 8414 as fallback); discovered URLs share caches too.
+   */
   jwksUri?: string | URL;
+  /** Discovery settings, when `jwksUri` and `keys` are not given. */
+  discovery?: DiscoveredVerifierOptions['discovery'];
   /** An existing cache instead of `jwksUri` (not closed by `close()`). */
   keys?: JwksCache;
 };
@@ -52,7 +60,7 @@ export interface MultiVerifyResult extends VerifyResult {
 export interface MultiIssuerVerifier {
   /** Verify a token of any configured issuer. Rejects with `TokenInvalidError` or `KeysUnavailableError` only. */
   verify(token: string, ctx?: LookupContext): Promise<MultiVerifyResult>;
-  /** The caches in use, by JWKS URL (for health checks, metrics, `ready()`). */
+  /** The caches in use, by JWKS URL (for health checks, metrics, `ready()`); discovered URLs appear once discovered. */
   readonly caches: ReadonlyMap<string, JwksCache>;
   /** Start every cache and resolve when all have keys; rejects with the first failure. */
   ready(): Promise<void>;
@@ -65,7 +73,7 @@ const TENANT_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 interface Route {
   issuer: string;
-  verifier: Verifier;
+  verifier: { verify(token: string, ctx?: LookupContext): Promise<VerifyResult>; close?(): Promise<void> };
 }
 
 interface Template {
@@ -101,13 +109,21 @@ export function createMultiIssuerVerifier(options: MultiIssuerOptions): MultiIss
     return cache;
   }
 
+  const discovered: DiscoveredVerifier[] = [];
   for (const io of options.issuers) {
     if (!io || typeof io !== 'object') throw new ConfigError('each issuer must be an options object');
-    const { jwksUri, keys, ...rest } = io;
-    if ((jwksUri === undefined) === (keys === undefined)) throw new ConfigError(`issuer ${String(io.issuer)}: give exactly one of jwksUri or keys`);
-    const cache = keys ?? cacheFor(jwksUri!);
-    if (keys && !caches.has(keys.jwksUri)) caches.set(keys.jwksUri, keys);
-    const verifier = createVerifier({ ...rest, keys: cache });
+    const { jwksUri, keys, discovery, ...rest } = io;
+    if (jwksUri !== undefined && keys !== undefined) throw new ConfigError(`issuer ${String(io.issuer)}: give at most one of jwksUri or keys`);
+    let verifier: Route['verifier'];
+    if (jwksUri === undefined && keys === undefined) {
+      const d = createDiscoveredVerifier({ ...rest, cacheOptions: options.cacheOptions, discovery }, (uri) => ({ cache: cacheFor(uri), owned: false }));
+      discovered.push(d);
+      verifier = d;
+    } else {
+      const cache = keys ?? cacheFor(jwksUri!);
+      if (keys && !caches.has(keys.jwksUri)) caches.set(keys.jwksUri, keys);
+      verifier = createVerifier({ ...rest, keys: cache });
+    }
     const route: Route = { issuer: io.issuer, verifier };
     if (io.issuer.includes(TENANT)) {
       const at = io.issuer.indexOf(TENANT);
@@ -153,9 +169,10 @@ export function createMultiIssuerVerifier(options: MultiIssuerOptions): MultiIss
     verify,
     caches,
     async ready() {
-      await Promise.all([...caches.values()].map((c) => c.ready()));
+      await Promise.all([...discovered.map((d) => d.ready()), ...[...caches.values()].map((c) => c.ready())]);
     },
     async close() {
+      await Promise.all(discovered.map((d) => d.close()));
       await Promise.all(owned.map((c) => c.close()));
     },
   };

@@ -106,7 +106,9 @@ describe('routing', () => {
     const dup = () => createMultiIssuerVerifier({ issuers: [{ issuer: ISS_A, audience: AUD, jwksUri: A.url }, { issuer: ISS_A, audience: AUD, jwksUri: B.url }] });
     assert.throws(dup, { code: 'CONFIG_INVALID' });
     assert.throws(() => createMultiIssuerVerifier({ issuers: [] }), { code: 'CONFIG_INVALID' });
-    assert.throws(() => createMultiIssuerVerifier({ issuers: [{ issuer: ISS_A, audience: AUD }] }), { code: 'CONFIG_INVALID' });
+    assert.throws(() => createMultiIssuerVerifier({ issuers: [{ issuer: ISS_A, audience: AUD, jwksUri: A.url, keys: {} as never }] }), { code: 'CONFIG_INVALID' });
+    // a template cannot be discovered
+    assert.throws(() => createMultiIssuerVerifier({ issuers: [{ issuer: ENTRA, tenants: 'any', audience: AUD }] }), { code: 'CONFIG_INVALID' });
   });
 });
 
@@ -157,5 +159,36 @@ describe('one cache and one budget per JWKS URL', () => {
     await v.ready();
     for (const c of v.caches.values()) assert.equal(c.health().state, 'healthy');
     await v.close();
+  });
+});
+
+describe('with discovery', () => {
+  test('issuers without jwksUri are discovered; a shared discovered jwks_uri shares one cache; unknown iss costs nothing', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    let origin = '';
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      const m = /^\/(t1|t2)\/\.well-known\/openid-configuration$/.exec(req.url ?? '');
+      if (m) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${origin}/${m[1]}`, jwks_uri: A.url }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    origin = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const v = createMultiIssuerVerifier({ issuers: [{ issuer: `${origin}/t1`, audience: AUD }, { issuer: `${origin}/t2`, audience: AUD }] });
+      const beforeA = A.idp.requests;
+      assert.equal(await code(v.verify(await mint(ka, { iss: `${origin}/t3` }))), 'ISSUER_NOT_ALLOWED');
+      assert.deepEqual(hits, []);
+      assert.equal((await v.verify(await mint(ka, { iss: `${origin}/t1` }))).issuer, `${origin}/t1`);
+      assert.equal((await v.verify(await mint(ka, { iss: `${origin}/t2` }))).issuer, `${origin}/t2`);
+      assert.deepEqual(hits.sort(), ['/t1/.well-known/openid-configuration', '/t2/.well-known/openid-configuration']);
+      assert.equal(v.caches.size, 1);
+      assert.equal(A.idp.requests - beforeA, 1);
+      await v.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
