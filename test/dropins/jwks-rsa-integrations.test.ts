@@ -51,7 +51,7 @@ const builders: Record<string, (lib: Lib) => Promise<App>> = {
     const app = express();
     app.use(
       expressjwt({
-        secret: jwksRsa.expressJwtSecret({ cache: true, rateLimit: true, jwksRequestsPerMinute: 5, jwksUri: jwks.url }) as never,
+        secret: jwksRsa.expressJwtSecret({ cache: true, rateLimit: true, jwksRequestsPerMinute: 5, jwksUri: jwks.url }),
         audience: AUD,
         issuer: ISS,
         algorithms: ['RS256'],
@@ -87,7 +87,7 @@ const builders: Record<string, (lib: Lib) => Promise<App>> = {
     const app = new Koa();
     app.use(
       koaJwt({
-        secret: jwksRsa.koaJwtSecret({ jwksUri: jwks.url, cache: true, cacheMaxEntries: 5, cacheMaxAge: 36000000 }) as never,
+        secret: jwksRsa.koaJwtSecret({ jwksUri: jwks.url, cache: true, cacheMaxEntries: 5, cacheMaxAge: 36000000 }),
         audience: AUD,
         issuer: ISS,
         algorithms: ['RS256'],
