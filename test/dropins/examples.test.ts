@@ -59,7 +59,7 @@ test('migrate-jose: jose errors for a malformed token, before any request', asyn
 test('migrate-multi-issuer and discovery construct without any request', async () => {
   const { verifier } = await import('../../examples/migrate-multi-issuer.js');
   assert.equal(await verifier.verify(await mint(key, { iss: 'https://evil.test/' })).catch((e: { code: string }) => e.code), 'ISSUER_NOT_ALLOWED');
-  const d = await import('../../examples/discovery.js');
+  const d = await import('../../examples/migrate-discovery.js');
   assert.equal(d.verifier.discovery.current(), undefined);
   await verifier.close();
   await d.verifier.close();
