@@ -218,6 +218,9 @@ describe('differential against jwks-rsa over the same endpoint', () => {
     { name: 'empty kid', kid: '', setup: () => idp.publish(k1) },
     { name: 'endpoint 503', kid: 'k1', setup: () => { idp.mode = '503'; } },
     { name: 'no signing keys', kid: 'k1', setup: () => { idp.keys = [{ ...k1.jwk, use: 'enc' }]; } },
+    { name: 'no keys array', kid: 'k1', setup: () => { idp.body = '{"nokeys":true}'; } },
+    { name: 'not JSON', kid: 'k1', setup: () => { idp.mode = 'garbage'; idp.body = 'oops, not json'; } },
+    { name: 'endpoint 429', kid: 'k1', setup: () => { idp.mode = '429'; } },
   ];
   for (const c of cases) {
     test(c.name, async () => {
@@ -227,10 +230,28 @@ describe('differential against jwks-rsa over the same endpoint', () => {
       const a = await outcome(ours, c.kid);
       const b = await outcome(new realJwksRsa.JwksClient({ jwksUri: http.url }), c.kid);
       idp.mode = 'ok';
+      idp.body = undefined;
       await ours.close();
       assert.equal(a, b);
     });
   }
+
+  test('connection refused: the same socket error', async () => {
+    const { createServer: mk } = await import('node:net');
+    const probe = mk();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const uri = `http://127.0.0.1:${port}/jwks`;
+    const ours = new JwksClient({ jwksUri: uri });
+    const a = (await ours.getSigningKey('k1').catch((e: unknown) => e)) as Error & { code?: string; isEndpointUnavailable?: boolean };
+    const b = (await new realJwksRsa.JwksClient({ jwksUri: uri }).getSigningKey('k1').catch((e: unknown) => e)) as Error & { code?: string };
+    assert.equal(a.code, 'ECONNREFUSED');
+    assert.equal(a.code, b.code);
+    assert.equal(a.message, b.message);
+    assert.equal(a.isEndpointUnavailable, true);
+    await ours.close();
+  });
 
   test('getSigningKeys and getKeys', async () => {
     idp.publish(k1, k2);

@@ -238,7 +238,8 @@ export function toJwksRsaError(err: unknown, kid: string | null | undefined, rat
       out = systemCause(root) ?? new JwksError(root.message, { cause: err });
       break;
     case 'JWKS_MALFORMED':
-      out = new JwksError('The JWKS endpoint did not contain any keys', { cause: err });
+      // a body that is not JSON: jwks-rsa surfaces JSON.parse's SyntaxError
+      out = root.cause instanceof SyntaxError ? root.cause : new JwksError('The JWKS endpoint did not contain any keys', { cause: err });
       break;
     case 'JWKS_NO_USABLE_KEYS':
       out = new JwksError('The JWKS endpoint did not contain any signing keys', { cause: err });
