@@ -54,7 +54,11 @@ import { jwtVerify } from 'jose';
 import { createMultiIssuerVerifier } from 'jwks-keeper/multi';
 import { createDiscoveredVerifier } from 'jwks-keeper/discovery';
 const client = jwksClient({ jwksUri: 'https://idp.example/jwks', requestHeaders: {}, timeout: 30000 });
+const opts: jwksClient.Options = { jwksUri: 'https://idp.example/jwks', rateLimit: true };
+export const helper = jwksClient.expressJwtSecret(opts);
 export async function pem(kid: string): Promise<string> {
+  const typed: jwksClient.SigningKey = await jwksClient(opts).getSigningKey(kid);
+  void typed;
   const key: SigningKey = await client.getSigningKey(kid);
   client.getSigningKey(kid, (err, k) => { if (err instanceof SigningKeyNotFoundError) return; void k?.getPublicKey(); });
   return key.getPublicKey();

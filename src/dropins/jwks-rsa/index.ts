@@ -16,6 +16,8 @@
  * @packageDocumentation
  */
 import { JwksClient } from './client.js';
+import type * as C from './client.js';
+import type * as I from './integrations.js';
 import type { Options } from './client.js';
 import { ArgumentError, JwksError, JwksRateLimitError, SigningKeyNotFoundError } from './errors.js';
 import { expressJwtSecret, hapiJwt2Key, hapiJwt2KeyAsync, koaJwtSecret, passportJwtSecret } from './integrations.js';
@@ -37,33 +39,48 @@ export type {
   GetVerificationKey,
 } from './integrations.js';
 
-/** The callable default export of jwks-rsa: `jwksClient(options)` is `new JwksClient(options)`, and carries every export as a property. */
-export interface JwksRsa {
-  (options: Options): JwksClient;
-  JwksClient: typeof JwksClient;
-  ArgumentError: typeof ArgumentError;
-  JwksError: typeof JwksError;
-  JwksRateLimitError: typeof JwksRateLimitError;
-  SigningKeyNotFoundError: typeof SigningKeyNotFoundError;
-  expressJwtSecret: typeof expressJwtSecret;
-  hapiJwt2Key: typeof hapiJwt2Key;
-  hapiJwt2KeyAsync: typeof hapiJwt2KeyAsync;
-  koaJwtSecret: typeof koaJwtSecret;
-  passportJwtSecret: typeof passportJwtSecret;
+/**
+ * jwks-rsa's callable default export: `jwksClient(options)` is `new JwksClient(options)`. It
+ * carries every export as a property, and its namespace carries the types
+ * (`jwksClient.SigningKey`, `jwksClient.Options` …), as `import jwksRsa from 'jwks-rsa'` does.
+ */
+function jwksClient(options: Options): JwksClient {
+  return new JwksClient(options);
+}
+jwksClient.JwksClient = JwksClient;
+jwksClient.ArgumentError = ArgumentError;
+jwksClient.JwksError = JwksError;
+jwksClient.JwksRateLimitError = JwksRateLimitError;
+jwksClient.SigningKeyNotFoundError = SigningKeyNotFoundError;
+jwksClient.expressJwtSecret = expressJwtSecret;
+jwksClient.hapiJwt2Key = hapiJwt2Key;
+jwksClient.hapiJwt2KeyAsync = hapiJwt2KeyAsync;
+jwksClient.koaJwtSecret = koaJwtSecret;
+jwksClient.passportJwtSecret = passportJwtSecret;
+
+declare namespace jwksClient {
+  type Options = C.Options;
+  type OptionsBase = C.OptionsBase;
+  type OptionsWithFetcher = C.OptionsWithFetcher;
+  type OptionsWithUri = C.OptionsWithUri;
+  type SigningKey = C.SigningKey;
+  type CertSigningKey = C.CertSigningKey;
+  type RsaSigningKey = C.RsaSigningKey;
+  type JSONWebKey = C.JSONWebKey;
+  type Headers = C.Headers;
+  type ExpressJwtOptions = I.ExpressJwtOptions;
+  type HapiJwtOptions = I.HapiJwtOptions;
+  type KoaJwtOptions = I.KoaJwtOptions;
+  type HapiCallback = I.HapiCallback;
+  type DecodedToken = I.DecodedToken;
+  type TokenHeader = I.TokenHeader;
+  type SecretCallback = I.SecretCallback;
+  type SecretCallbackLong = I.SecretCallbackLong;
+  type GetVerificationKey = I.GetVerificationKey;
 }
 
-const jwksClient: JwksRsa = Object.assign((options: Options) => new JwksClient(options), {
-  JwksClient,
-  ArgumentError,
-  JwksError,
-  JwksRateLimitError,
-  SigningKeyNotFoundError,
-  expressJwtSecret,
-  hapiJwt2Key,
-  hapiJwt2KeyAsync,
-  koaJwtSecret,
-  passportJwtSecret,
-});
+/** The type of the default export. */
+export type JwksRsa = typeof jwksClient;
 
 export default jwksClient;
 // `require('jwks-keeper/jwks-rsa')` returns the callable, as `require('jwks-rsa')` does.
