@@ -10,6 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let dir = '';
@@ -43,6 +46,37 @@ test("require('jwks-keeper/jwks-rsa') is callable like require('jwks-rsa')", () 
   const src = "const jwksClient = require('jwks-keeper/jwks-rsa'); const c = jwksClient({ jwksUri: 'https://idp.example/jwks' }); const { expressJwtSecret, SigningKeyNotFoundError } = require('jwks-keeper/jwks-rsa'); console.log(typeof jwksClient, c instanceof jwksClient.JwksClient, typeof expressJwtSecret, new SigningKeyNotFoundError('x').name, typeof require('jwks-keeper/jose').createRemoteJWKSet, typeof require('jwks-keeper/multi').createMultiIssuerVerifier, typeof require('jwks-keeper/discovery').createDiscovery)";
   const out = execFileSync(process.execPath, ['--no-warnings', '-e', src], { cwd: dir, encoding: 'utf8' });
   assert.equal(out.trim(), 'function true function SigningKeyNotFoundError function function function');
+});
+
+test("jwks-rsa's README, CommonJS as written (only the module name changed), endpoint mocked by nock", () => {
+  if (!existsSync(join(dir, 'node_modules', 'nock'))) symlinkSync(join(root, 'node_modules', 'nock'), join(dir, 'node_modules', 'nock'));
+  const { generateKeyPairSync } = require('node:crypto') as typeof import('node:crypto');
+  const jwk = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'RkI5MjI5OUY5ODc1N0Q4QzM0OUYzNkVGMTJDOUEzQkFCOTU3NjE2Rg', use: 'sig', alg: 'RS256' };
+  writeFileSync(
+    join(dir, 'readme.cjs'),
+    `const nock = require('nock');
+nock.disableNetConnect();
+nock('https://sandrino.auth0.com').get('/.well-known/jwks.json').reply(200, { keys: [${JSON.stringify(jwk)}] });
+(async () => {
+// --- jwks-rsa README, "Configure the client" and "Retrieve a key" ---
+const jwksClient = require('jwks-keeper/jwks-rsa');
+
+const client = jwksClient({
+  jwksUri: 'https://sandrino.auth0.com/.well-known/jwks.json',
+  requestHeaders: {}, // Optional
+  timeout: 30000 // Defaults to 30s
+});
+
+const kid = 'RkI5MjI5OUY5ODc1N0Q4QzM0OUYzNkVGMTJDOUEzQkFCOTU3NjE2Rg';
+const key = await client.getSigningKey(kid);
+const signingKey = key.getPublicKey();
+// ---
+console.log(signingKey.startsWith('-----BEGIN PUBLIC KEY-----'), nock.isDone());
+})();
+`,
+  );
+  const out = execFileSync(process.execPath, ['--no-warnings', 'readme.cjs'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(out.trim(), 'true true');
 });
 
 test('a strict TypeScript consumer of the drop-ins typechecks against the declarations', () => {
