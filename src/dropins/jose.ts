@@ -19,7 +19,7 @@ import type { KeyObject } from 'node:crypto';
 import { customFetch, errors, jwksCache } from 'jose';
 import type { FetchImplementation, JSONWebKeySet, JWK, FlattenedJWSInput, JWSHeaderParameters } from 'jose';
 import { createJwksCache, JwksKeeperError, SUPPORTED_ALGS, KeysUnavailableError, TokenInvalidError } from '../index.js';
-import type { FetchLike, JwksCache, JwksCacheOptions, SupportedAlg } from '../index.js';
+import type { FetchLike, JwksCache, JwksCacheOptions, SigningKey, SupportedAlg } from '../index.js';
 
 export { customFetch, jwksCache };
 export type { FetchImplementation };
@@ -212,18 +212,23 @@ export function createRemoteJWKSet(url: URL, options?: RemoteJWKSetOptions): Rem
   cache.on('refresh.started', () => void inflight++);
   cache.on('refresh.succeeded', () => void (inflight = Math.max(0, inflight - 1)));
   cache.on('refresh.failed', () => void (inflight = Math.max(0, inflight - 1)));
-  let current: { generation: number; jwks: JSONWebKeySet } | undefined;
-
-  async function remember(generation: number): Promise<void> {
-    if (current?.generation === generation) return;
-    const keys = await cache.getSigningKeys();
-    const gen = keys[0]?.generation ?? generation;
-    if (current === undefined || gen >= current.generation) current = { generation: gen, jwks: { keys: keys.map((k) => ({ ...k.jwk }) as JWK) } };
-  }
-
-  async function countFor(alg: SupportedAlg): Promise<KeyObject[]> {
-    const keys = await cache.getSigningKeys();
-    return keys.filter((k) => k.algorithms.includes(alg)).map((k) => k.keyObject);
+  // The set's keys, indexed once per change (keys.changed also fires for the first load):
+  // candidates for jose's "several keys match" and the copy `jwks()` returns.
+  let index: Promise<readonly SigningKey[]> | undefined;
+  let lastJwks: JSONWebKeySet | undefined;
+  cache.on('keys.changed', () => void (index = undefined));
+  function indexed(): Promise<readonly SigningKey[]> {
+    index ??= cache.getSigningKeys().then(
+      (keys) => {
+        lastJwks = { keys: keys.map((k) => ({ ...k.jwk }) as JWK) };
+        return keys;
+      },
+      (err: unknown) => {
+        index = undefined;
+        throw err;
+      },
+    );
+    return index;
   }
 
   async function resolveKey(protectedHeader?: JWSHeaderParameters, token?: FlattenedJWSInput): Promise<KeyObject> {
@@ -236,20 +241,24 @@ export function createRemoteJWKSet(url: URL, options?: RemoteJWKSetOptions): Rem
       if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
         throw new TokenInvalidError('KID_INVALID', 'kid must be a non-empty string of bounded length');
       }
-      let r;
+      const usable = (k: SigningKey): boolean => k.algorithms.includes(alg as SupportedAlg);
+      let key: KeyObject;
       try {
-        r = await cache.resolve(kid, alg as SupportedAlg);
+        // the cache's jose-compatible resolver: unknown-kid defence, last-known-good, key.firstUsed
+        key = await cache.getKey({ kid, alg });
       } catch (err) {
         if (err instanceof TokenInvalidError && err.code === 'KID_REQUIRED') {
-          const candidates = await countFor(alg as SupportedAlg);
-          if (candidates.length > 1) throw multiple(candidates, err);
+          const candidates = (await indexed()).filter(usable);
+          if (candidates.length > 1) throw multiple(candidates.map((k) => k.keyObject), err);
         }
         throw err;
       }
-      await remember(r.generation);
-      for (const k of r.keys) cache.markUsed(k, false);
-      if (r.keys.length > 1) throw multiple(r.keys.map((k) => k.keyObject));
-      return r.keys[0]!.keyObject;
+      const keys = await indexed();
+      if (kid !== undefined) {
+        const same = keys.filter((k) => k.kid === kid && usable(k));
+        if (same.length > 1) throw multiple(same.map((k) => k.keyObject));
+      }
+      return key;
     } catch (err) {
       if (err instanceof errors.JOSEError) throw err;
       throw toJoseError(err, alg);
@@ -262,7 +271,7 @@ export function createRemoteJWKSet(url: URL, options?: RemoteJWKSetOptions): Rem
     try {
       const r = await cache.refresh();
       if (!r.ok) throw toJoseError(r.error);
-      await remember(r.generation);
+      await indexed();
     } finally {
       reloads--;
     }
@@ -286,7 +295,7 @@ export function createRemoteJWKSet(url: URL, options?: RemoteJWKSetOptions): Rem
     },
     reloading: { get: () => inflight > 0 || reloads > 0, enumerable: true },
     reload: { value: reload, enumerable: true },
-    jwks: { value: () => (current ? structuredClone(current.jwks) : undefined), enumerable: true },
+    jwks: { value: () => (lastJwks ? structuredClone(lastJwks) : undefined), enumerable: true },
     cache: { value: cache, enumerable: false },
   }) as RemoteJWKSet;
 }
