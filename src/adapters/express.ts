@@ -54,6 +54,7 @@ interface AuthState {
 }
 
 const STATE = Symbol.for('jwks-keeper.express');
+const DEFAULT_STATE: AuthState = Object.freeze({ property: 'auth', realm: 'api', passErrors: false });
 
 type StatefulRequest = Request & { [STATE]?: AuthState };
 
@@ -104,13 +105,16 @@ export function bearerAuth(options: ExpressBearerOptions): ExpressBearerMiddlewa
  * A guard after {@link bearerAuth}: 403 `insufficient_scope` (with `scope="..."` in the
  * challenge) unless the token grants every one of `scopes`, read from `scope`
  * (space-separated), `scp` and `permissions`. Uses the property, realm and `passErrors` of
- * the `bearerAuth` that ran before it; without one, 401.
+ * the `bearerAuth` that ran before it. Without one, it reads `req.auth` (express-jwt) or
+ * `req.user` (passport with `jwks-keeper/passport`) with realm `api`; no payload: 401.
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
   const required = checkScopeList(scopes);
   return (req: Request, res: Response, next: NextFunction): void => {
-    const state = (req as StatefulRequest)[STATE] ?? { property: 'auth', realm: 'api', passErrors: false };
-    const payload = (req as unknown as Record<string, unknown>)[state.property] as JWTPayload | undefined;
+    const state = (req as StatefulRequest)[STATE] ?? DEFAULT_STATE;
+    const holder = req as unknown as Record<string, JWTPayload | undefined>;
+    // after bearerAuth: its property; after express-jwt: req.auth; after passport: req.user
+    const payload = state === DEFAULT_STATE ? (holder.auth ?? holder.user) : holder[state.property];
     const err = scopeError(payload, required, state.realm);
     if (err === undefined) next();
     else fail(err, res, next, state);
