@@ -33,6 +33,8 @@ export {
 } from './errors.js';
 export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
 export { attachLogger } from './logging.js';
+export { readinessProbe } from './adapters/http.js';
+export type { Readiness } from './adapters/http.js';
 export type { Logger, LogMethod } from './logging.js';
 export type { JwksEvents, JwksEventName, JwksListener, RefreshReason, UnknownKidDecision } from './events.js';
 export type { Clock, Scheduler, TimerHandle, Random } from './runtime/clock.js';

@@ -35,6 +35,8 @@ export interface Quirks {
   jsonBody?: boolean;
   /** The malformed `Authorization` values tried. Default: `Bearer`, `Bearer two tokens`, `Bearer ,,,`. */
   malformedHeaders?: string[];
+  /** Signing algorithm of the IdP's keys. Default ES256. */
+  alg?: 'ES256' | 'RS256';
 }
 
 export const REALM = 'api';
@@ -78,8 +80,8 @@ export function adapterMatrix(name: string, start: (cfg: TargetConfig) => Promis
   const jsonBody = quirks.jsonBody ?? true;
 
   describe(name, () => {
-    const k1 = makeKey('k1');
-    const k2 = makeKey('k2');
+    const k1 = makeKey('k1', quirks.alg ?? 'ES256');
+    const k2 = makeKey('k2', quirks.alg ?? 'ES256');
     const idp = new FakeIdp(k1);
     const down = new FakeIdp(k1);
     down.mode = '503';
@@ -140,7 +142,8 @@ export function adapterMatrix(name: string, start: (cfg: TargetConfig) => Promis
 
     test('a forged signature: 401 invalid_token', async () => {
       const t = await mint(k1);
-      const forged = `${t.slice(0, t.lastIndexOf('.'))}.${Buffer.alloc(64, 7).toString('base64url')}`;
+      const sigBytes = Buffer.from(t.slice(t.lastIndexOf('.') + 1), 'base64url').length;
+      const forged = `${t.slice(0, t.lastIndexOf('.'))}.${Buffer.alloc(sigBytes, 7).toString('base64url')}`;
       await expect401(await get(target.url, '/api/me', `Bearer ${forged}`), 'SIGNATURE_INVALID');
     });
 
