@@ -30,6 +30,7 @@ export {
   isTokenInvalid,
   isKeysUnavailable,
   isVerifyError,
+  bearerChallenge,
 } from './errors.js';
 export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
 export { attachLogger } from './logging.js';
