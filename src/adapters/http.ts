@@ -129,6 +129,9 @@ export function readCookie(header: string | string[] | undefined, name: string):
  */
 export function createAdapterCore<Req>(options: AdapterOptions<Req>): AdapterCore<Req> {
   if (options === null || typeof options !== 'object') throw new ConfigError('options object required');
+  if (options.verifier !== undefined && (['issuer', 'audience', 'jwksUri', 'keys', 'cacheOptions', 'logger'] as const).some((k) => options[k] !== undefined)) {
+    throw new ConfigError('give either verifier or the verifier options (issuer, audience, jwksUri ...), not both');
+  }
   const owned = options.verifier === undefined;
   const verifier = options.verifier ?? createVerifier(options as VerifierOptions);
   const realm = options.realm ?? 'api';

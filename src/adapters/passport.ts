@@ -13,7 +13,7 @@
 import passport from 'passport';
 import type { Request } from 'express';
 import type { JWTPayload } from 'jose';
-import { BearerRequestError, KeysUnavailableError, TokenInvalidError, bearerChallenge } from '../errors.js';
+import { BearerRequestError, TokenInvalidError, bearerChallenge } from '../errors.js';
 import type { Verifier } from '../verify/verifier.js';
 import type { AdapterOptions } from './http.js';
 import { createAdapterCore } from './http.js';
@@ -71,7 +71,7 @@ export class BearerStrategy extends passport.Strategy {
         payload = (await core.verifier.verify(token, clientId === undefined ? undefined : { clientId })).payload;
       } catch (err) {
         if (err instanceof TokenInvalidError || err instanceof BearerRequestError) this.fail(bearerChallenge(err, core.realm), 401);
-        else this.error(err instanceof KeysUnavailableError ? err : (err as Error));
+        else this.error(err as Error); // KeysUnavailableError: next(err), answered 503 + Retry-After
         return;
       }
       const user = this.toUser ? await this.toUser(payload, req) : payload;

@@ -174,6 +174,8 @@ test('bad options are ConfigErrors at construction', () => {
   assert.throws(() => bearerAuth({ verifier, header: '' }), { code: 'CONFIG_INVALID' });
   assert.throws(() => bearerAuth({ verifier, cookie: '' }), { code: 'CONFIG_INVALID' });
   assert.throws(() => bearerAuth({ issuer: ISS }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bearerAuth({ verifier, issuer: ISS, audience: AUD }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bearerAuth({ verifier, getToken: 'x' as unknown as () => string }), { code: 'CONFIG_INVALID' });
   assert.throws(() => requireScopes(), { code: 'CONFIG_INVALID' });
   assert.throws(() => requireScopes('a b'), { code: 'CONFIG_INVALID' });
   assert.ok(new KeysUnavailableError('CLOSED', 'x'));
