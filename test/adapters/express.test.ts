@@ -180,3 +180,29 @@ test('bad options are ConfigErrors at construction', () => {
   assert.throws(() => requireScopes('a b'), { code: 'CONFIG_INVALID' });
   assert.ok(new KeysUnavailableError('CLOSED', 'x'));
 });
+
+test("without an adapter, verify's errors reach Express's default handler as 401/503 with their headers, not 500", async () => {
+  const downIdp = new FakeIdp(key);
+  downIdp.mode = 'refuse';
+  const down = await new HttpIdp(downIdp).start();
+  const verifierDown = createVerifier({ issuer: ISS, audience: AUD, jwksUri: down.url });
+  const t = await serve((app) => {
+    // Express 5 hands a rejected handler promise to next(err)
+    app.get('/up', async (req, res) => void res.json((await verifier.verify(req.get('x-token') ?? '')).payload));
+    app.get('/down', async (req, res) => void res.json((await verifierDown.verify(req.get('x-token') ?? '')).payload));
+  });
+  try {
+    const expired = await fetch(`${t.url}/up`, { headers: { 'x-token': await mint(key, { nowSec: Math.floor(Date.now() / 1000) - 7200 }) } });
+    assert.equal(expired.status, 401);
+    assert.equal(expired.headers.get('www-authenticate'), 'Bearer error="invalid_token", error_description="token expired"');
+    await expired.body?.cancel();
+    const unavailable = await fetch(`${t.url}/down`, { headers: { 'x-token': await mint(key) } });
+    assert.equal(unavailable.status, 503);
+    assert.ok(Number(unavailable.headers.get('retry-after')) >= 1);
+    await unavailable.body?.cancel();
+  } finally {
+    await t.close();
+    await verifierDown.close();
+    await down.stop();
+  }
+});

@@ -60,3 +60,35 @@ test('the verifier the plugin created is closed with the app', async () => {
   assert.deepEqual(verifier.keys.health().reasons, ['closed']);
   await idp.stop();
 });
+
+test("without the plugin, verify's errors reach Fastify's default handler as 401/503 with their headers, not 500", async () => {
+  const { createVerifier } = await import('../../src/verify/verifier.js');
+  const key = makeKey('f3');
+  const idp = await new HttpIdp(new FakeIdp(key)).start();
+  const downIdp = new FakeIdp(key);
+  downIdp.mode = '503';
+  downIdp.retryAfter = '30';
+  const down = await new HttpIdp(downIdp).start();
+  const up = createVerifier({ issuer: ISS, audience: AUD, jwksUri: idp.url });
+  const gone = createVerifier({ issuer: ISS, audience: AUD, jwksUri: down.url });
+  const app = Fastify();
+  app.get('/up', async (req) => (await up.verify(String(req.headers['x-token']))).payload);
+  app.get('/down', async (req) => (await gone.verify(String(req.headers['x-token']))).payload);
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const bad = await fetch(`${url}/up`, { headers: { 'x-token': await mint(key, { iss: 'https://other.test/' }) } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.get('www-authenticate'), 'Bearer error="invalid_token", error_description="issuer not allowed"'); // pre-gated before any key lookup
+    assert.equal(((await bad.json()) as { code: string }).code, 'ISSUER_NOT_ALLOWED');
+    const unavailable = await fetch(`${url}/down`, { headers: { 'x-token': await mint(key) } });
+    assert.equal(unavailable.status, 503);
+    assert.equal(unavailable.headers.get('retry-after'), '30'); // the IdP's Retry-After, passed on
+    await unavailable.body?.cancel();
+  } finally {
+    await app.close();
+    await up.close();
+    await gone.close();
+    await idp.stop();
+    await down.stop();
+  }
+});
