@@ -111,10 +111,10 @@ export class WebhookDispatcher {
     t.running = true;
     try {
       while (t.queue.length > 0 && !this.#closed) {
-        const e = t.queue[0]!;
-        await this.#deliver(t, e);
-        t.queue.shift();
+        // off the queue before delivery: a full queue drops the oldest *waiting* delivery, never the one in flight
+        const e = t.queue.shift()!;
         t.stats.queued = t.queue.length;
+        await this.#deliver(t, e);
       }
     } finally {
       t.running = false;
