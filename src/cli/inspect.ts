@@ -8,7 +8,7 @@ import { createJwksCache, isKeysUnavailable } from '../index.js';
 import type { FetchLike, SigningKey } from '../index.js';
 import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
-import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, urlArgument } from './output.js';
+import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, printable, urlArgument } from './output.js';
 
 export const INSPECT_HELP = `Usage: jwks-keeper inspect <issuer-or-jwks-url> [options]
 
@@ -86,7 +86,7 @@ export interface Warning {
   message: string;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v.slice(0, 200) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? printable(v) : undefined);
 
 function rsaBits(n: unknown): number | undefined {
   if (typeof n !== 'string') return undefined;
@@ -132,10 +132,10 @@ export async function inspectCommand(args: string[], io: Io): Promise<number> {
     } catch (err) {
       if (!(err instanceof DiscoveryError)) throw err;
       const mismatch = err.code === 'DISCOVERY_ISSUER_MISMATCH';
-      report.discovery = { error: err.code, message: err.message, ...(mismatch ? { issuer: err.detail.issuer, issuerMatches: false } : {}) };
+      report.discovery = { error: err.code, message: printable(err.message, 600), ...(mismatch ? { issuer: printable(err.detail.issuer ?? ''), issuerMatches: false } : {}) };
       report.ok = false;
       if (json) printJson(io, report);
-      else io.err(`${p.red('✗')} discovery: ${err.message} (${err.code})\n`);
+      else io.err(`${p.red('✗')} discovery: ${printable(err.message, 600)} (${err.code})\n`);
       return mismatch ? EXIT.FAILED : EXIT.UNAVAILABLE;
     }
   }
@@ -148,7 +148,7 @@ export async function inspectCommand(args: string[], io: Io): Promise<number> {
     const headers: Record<string, string> = {};
     for (const h of REPORTED_HEADERS) {
       const v = res.headers.get(h);
-      if (v !== null) headers[h] = v.slice(0, 500);
+      if (v !== null) headers[h] = printable(v, 500);
     }
     const conditional = 'if-none-match' in init.headers || 'if-modified-since' in init.headers;
     exchanges.push({ status: res.status, conditional, headers, body: res.status === 200 ? readBounded(res.clone(), maxBytes) : Promise.resolve(undefined) });

@@ -113,6 +113,15 @@ export function isLoopback(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
+/**
+ * Make IdP- or token-supplied text safe for a terminal: control characters (ESC sequences
+ * could rewrite the screen) become `?`, and the length is bounded.
+ */
+export function printable(value: string, max = 200): string {
+  const clean = value.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return value.length > max ? `${clean}…` : clean;
+}
+
 /** Human duration: `750 ms`, `42 s`, `10 min`, `3.5 h`. */
 export function duration(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '—';

@@ -11,7 +11,7 @@ import { createJwksCache, createVerifier, isKeysUnavailable, isTokenInvalid } fr
 import type { SigningKey, SupportedAlg } from '../index.js';
 import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
-import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, urlArgument } from './output.js';
+import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, printable, urlArgument } from './output.js';
 
 export const VERIFY_HELP = `Usage: jwks-keeper verify <token | -> --issuer <iss> --audience <aud> [options]
 
@@ -89,7 +89,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   try {
     header = decodeProtectedHeader(token) as Record<string, unknown>;
     const others = Object.keys(header).filter((k) => !['alg', 'kid', 'typ'].includes(k));
-    checks.push({ check: 'header', status: 'pass', detail: `alg ${show(header.alg)}, kid ${show(header.kid)}, typ ${show(header.typ)}${others.length ? `, also ${others.slice(0, 10).join(', ')}` : ''}` });
+    checks.push({ check: 'header', status: 'pass', detail: `alg ${show(header.alg)}, kid ${show(header.kid)}, typ ${show(header.typ)}${others.length ? `, also ${printable(others.slice(0, 10).join(', '))}` : ''}` });
   } catch {
     checks.push({ check: 'header', status: 'fail', detail: 'not a compact JWS with a JSON protected header', code: 'TOKEN_MALFORMED' });
     return finish(EXIT.FAILED, { valid: false, code: 'TOKEN_MALFORMED', httpStatus: 401 });
@@ -106,7 +106,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
       checks.push({ check: 'discovery', status: 'pass', detail: `${d.url} names this issuer; jwks_uri ${d.jwksUri}` });
     } catch (err) {
       if (!(err instanceof DiscoveryError)) throw err;
-      checks.push({ check: 'discovery', status: 'fail', detail: err.message, code: err.code });
+      checks.push({ check: 'discovery', status: 'fail', detail: printable(err.message, 600), code: err.code });
       const mismatch = err.code === 'DISCOVERY_ISSUER_MISMATCH';
       return finish(mismatch ? EXIT.FAILED : EXIT.UNAVAILABLE, { valid: false, code: err.code, httpStatus: mismatch ? 401 : 503 });
     }
@@ -163,7 +163,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     else if (!num(payload.iat) || payload.iat > now + toleranceSec) checks.push({ check: 'iat', status: 'fail', detail: `issued in the future: ${iso(payload.iat)}`, code: 'CLAIM_INVALID' });
     else checks.push({ check: 'iat', status: 'pass', detail: `issued at ${iso(payload.iat)}, ${duration((now - payload.iat) * 1000)} ago` });
     const others = Object.keys(payload).filter((k) => !['iss', 'aud', 'exp', 'nbf', 'iat'].includes(k));
-    if (others.length) checks.push({ check: 'claims', status: 'skip', detail: `other claims (values not shown): ${others.slice(0, 20).join(', ')}` });
+    if (others.length) checks.push({ check: 'claims', status: 'skip', detail: `other claims (values not shown): ${printable(others.slice(0, 20).join(', '), 400)}` });
 
     // 6. the verdict: the library's verifier, nothing else
     const verifier = createVerifier({ issuer, audience, keys: cache, clockToleranceSec: toleranceSec });

@@ -8,7 +8,7 @@ import { createJwksCache } from '../index.js';
 import type { JwksCache, JwksEventName, JwksEvents } from '../index.js';
 import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
-import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, secondsOption, urlArgument } from './output.js';
+import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printable, secondsOption, urlArgument } from './output.js';
 
 export const WATCH_HELP = `Usage: jwks-keeper watch <issuer-or-jwks-url> [options]
 
@@ -55,7 +55,8 @@ function describe<K extends JwksEventName>(name: K, e: JwksEvents[K]): string {
     }
     case 'keys.changed': {
       const x = e as JwksEvents['keys.changed'];
-      const parts = [x.added.length ? `added ${x.added.join(', ')}` : '', x.removed.length ? `removed ${x.removed.join(', ')}` : '', x.replaced.length ? `replaced ${x.replaced.join(', ')}` : ''].filter(Boolean);
+      const list = (kids: string[]) => kids.map((k) => printable(k, 80)).join(', ');
+      const parts = [x.added.length ? `added ${list(x.added)}` : '', x.removed.length ? `removed ${list(x.removed)}` : '', x.replaced.length ? `replaced ${list(x.replaced)}` : ''].filter(Boolean);
       return `${x.previousGeneration === 0 ? 'loaded' : 'rotation'}: ${parts.join('; ') || 'no key change'} (generation ${x.previousGeneration} → ${x.generation})`;
     }
     case 'keys.staleServed': {
@@ -64,7 +65,7 @@ function describe<K extends JwksEventName>(name: K, e: JwksEvents[K]): string {
     }
     case 'key.dropped': {
       const x = e as JwksEvents['key.dropped'];
-      return `key #${x.index} ${x.kid ?? '(no kid)'} dropped: ${x.reason}${x.detail ? ` (${x.detail})` : ''}`;
+      return `key #${x.index} ${printable(x.kid ?? '(no kid)', 80)} dropped: ${x.reason}${x.detail ? ` (${printable(x.detail)})` : ''}`;
     }
     default:
       return name;
@@ -119,7 +120,7 @@ export async function watchCommand(args: string[], io: Io): Promise<number> {
     target = await resolveJwksUrl(positionals[0]!, { issuer: values.issuer, jwks: values.jwks, insecure, timeoutMs });
   } catch (err) {
     if (!(err instanceof DiscoveryError)) throw err;
-    emit('discovery.failed', { code: err.code, message: err.message }, p.red(`discovery failed: ${err.message} (${err.code})`));
+    emit('discovery.failed', { code: err.code, message: err.message }, p.red(`discovery failed: ${printable(err.message, 600)} (${err.code})`));
     return err.code === 'DISCOVERY_ISSUER_MISMATCH' ? EXIT.FAILED : EXIT.UNAVAILABLE;
   }
   const cache = createJwksCache({ jwksUri: target.jwksUri, timeoutMs, minRefreshIntervalMs, allowInsecureHttp: insecure });
@@ -154,7 +155,7 @@ export async function watchCommand(args: string[], io: Io): Promise<number> {
     const loaded = cache.ready().then(
       async () => {
         const keys = await cache.getSigningKeys();
-        emit('watch.ready', { generation: keys[0]?.generation ?? 0, keys: keys.map((k) => ({ kid: k.kid, kty: k.jwk.kty, alg: k.alg, thumbprint: k.thumbprint })) }, `${p.green('ready')}: ${keys.map((k) => k.kid ?? '(no kid)').join(', ')}`);
+        emit('watch.ready', { generation: keys[0]?.generation ?? 0, keys: keys.map((k) => ({ kid: k.kid, kty: k.jwk.kty, alg: k.alg, thumbprint: k.thumbprint })) }, `${p.green('ready')}: ${keys.map((k) => printable(k.kid ?? '(no kid)', 80)).join(', ')}`);
         return true;
       },
       (err: unknown) => {

@@ -260,7 +260,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
       return void res.end(renderPrometheusText(caches, tally, wallNow()));
     }
     if (path === '/events') {
-      if (!only('GET')) return;
+      if (method !== 'GET') return json(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
       const raw = req.headers['last-event-id'] ?? u.searchParams.get('lastEventId') ?? undefined;
       const last = typeof raw === 'string' && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
       hub.attach(res, last);

@@ -238,3 +238,15 @@ test('demo --builtin --json: the in-process story runs from dist and accepts no 
   assert.equal(j.total.accepted, 200);
   assert.ok(j.total.idpRequests! < 20, 'the flood did not reach the IdP per token');
 });
+
+test('IdP-supplied text cannot reach the terminal raw: control characters in kids are neutralised', async () => {
+  const evil = makeKey('k1', 'ES256');
+  evil.jwk.kid = 'k\x1b[2J\x1b[31mred\x07';
+  const s = await idpWith(evil);
+  for (const args of [['inspect', s.jwksUrl], ['watch', s.jwksUrl, '--once']]) {
+    const r = await run(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!/[\x00-\x09\x0b-\x1f]/.test(r.stdout + r.stderr), `${args[0]}: ${JSON.stringify(r.stdout)}`);
+    assert.match(r.stdout, /k\?\[2J\?\[31mred\?/);
+  }
+});
