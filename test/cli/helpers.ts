@@ -8,6 +8,8 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeIdp } from '../helpers/fake-idp.js';
 
@@ -15,10 +17,45 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${root}dist/cli/main.js`;
 
 let built = false;
-/** `npm run build` once per test process (the tests run the binary a user would). */
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const stamp = `${root}node_modules/.jwks-keeper-tests-build-stamp`; // outside dist/, so never packed
+const fresh = (): boolean => existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(`${root}src`) && existsSync(BIN);
+
+/**
+ * Build dist/ (the tests run the binary a user would) unless it is newer than every file of
+ * src/. Test files run in parallel processes: a lock directory makes one build while the
+ * others wait, so no process runs a half-written dist/.
+ */
 export function buildOnce(): void {
   if (built) return;
-  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  const lock = `${root}node_modules/.jwks-keeper-tests-build-lock`;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; ; waited += 100) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 180_000) rmSync(lock, { recursive: true, force: true }); // a crashed holder
+      Atomics.wait(pause, 0, 0, 100);
+    }
+  }
+  try {
+    if (!fresh()) {
+      execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+      writeFileSync(stamp, String(Date.now()));
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
   built = true;
 }
 
