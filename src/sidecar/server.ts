@@ -124,6 +124,24 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
   let url = '';
   let closing: Promise<void> | undefined;
 
+  /** The sidecar's own series, after the shared ones. */
+  function sidecarMetrics(): string {
+    const lines = [
+      '# HELP jwks_keeper_sidecar_sse_clients Server-Sent-Events clients connected now',
+      '# TYPE jwks_keeper_sidecar_sse_clients gauge',
+      `jwks_keeper_sidecar_sse_clients ${hub.clients}`,
+      '# HELP jwks_keeper_sidecar_events_total Events published (keys.changed, key.firstUsed, refresh.failed, keys.staleServed)',
+      '# TYPE jwks_keeper_sidecar_events_total counter',
+      `jwks_keeper_sidecar_events_total ${hub.lastId}`,
+      '# HELP jwks_keeper_sidecar_webhook_deliveries_total Webhook deliveries by result (delivered, failed after every attempt, dropped from a full queue)',
+      '# TYPE jwks_keeper_sidecar_webhook_deliveries_total counter',
+    ];
+    webhooks.stats().forEach((w, i) => {
+      for (const result of ['delivered', 'failed', 'dropped'] as const) lines.push(`jwks_keeper_sidecar_webhook_deliveries_total{webhook="${i}",result="${result}"} ${w[result]}`);
+    });
+    return `${lines.join('\n')}\n`;
+  }
+
   async function setUp(): Promise<void> {
     for (const i of cfg.issuers) {
       let jwksUri = i.jwksUri;
@@ -190,6 +208,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
     }
     let token: string | undefined;
     let issuerName = query.get('issuer') ?? undefined;
+    // the app's own caller (client IP, API key id) shares the unknown-kid waiting room fairly;
+    // every request to a local sidecar comes from 127.0.0.1, so the socket address says nothing
+    const hdr = req.headers['x-client-id'];
+    let clientId = typeof hdr === 'string' && hdr !== '' ? hdr.slice(0, 128) : req.socket.remoteAddress;
     const auth = req.headers.authorization;
     if (typeof auth === 'string' && /^bearer /i.test(auth)) token = auth.slice(7).trim();
     if (body.trim() !== '') {
@@ -200,7 +222,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
         return json(res, 400, { error: 'bad_request', message: 'body must be JSON: {"token": "..."}' });
       }
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return json(res, 400, { error: 'bad_request', message: 'body must be a JSON object' });
-      const p = parsed as { token?: unknown; issuer?: unknown };
+      const p = parsed as { token?: unknown; issuer?: unknown; clientId?: unknown };
+      if (typeof p.clientId === 'string' && p.clientId !== '') clientId = p.clientId.slice(0, 128);
       if (p.token !== undefined) {
         if (typeof p.token !== 'string') return json(res, 400, { error: 'bad_request', message: '"token" must be a string' });
         token ??= p.token;
@@ -224,7 +247,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
     }
     if (!target?.verifier) return json(res, 401, { valid: false, code: 'ISSUER_NOT_ALLOWED' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
     try {
-      const r = await target.verifier.verify(token, { clientId: req.socket.remoteAddress });
+      const r = await target.verifier.verify(token, { clientId });
       json(res, 200, { valid: true, issuer: target.name, claims: r.payload, header: { alg: r.protectedHeader.alg, kid: r.protectedHeader.kid, typ: r.protectedHeader.typ }, key: r.key });
     } catch (err) {
       const e = err as { code?: string; httpStatus?: number; retryAfterMs?: number };
@@ -257,7 +280,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
     if (path === '/metrics') {
       if (!only('GET')) return;
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      return void res.end(renderPrometheusText(caches, tally, wallNow()));
+      return void res.end(renderPrometheusText(caches, tally, wallNow()) + sidecarMetrics());
     }
     if (path === '/events') {
       if (method !== 'GET') return json(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });

@@ -72,7 +72,7 @@ test('the mirror: jose createRemoteJWKSet verifies tokens through it; ETag, Cach
 });
 
 test('POST /verify: Bearer or JSON body → 200 with claims; 401 with the code; 400 for bad requests; 405', async () => {
-  const { idp, url } = await setup();
+  const { idp, url, sidecar } = await setup();
   const token = await mint(k1, { iss: idp.base, aud: 'api' });
   const bearer = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   assert.equal(bearer.status, 200);
@@ -81,14 +81,17 @@ test('POST /verify: Bearer or JSON body → 200 with claims; 401 with the code; 
   assert.equal(ok.issuer, 'idp');
   assert.equal(ok.claims.sub, 'user-1');
   assert.equal(ok.key.kid, 'k1');
-  const body = await send(`${url}/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+  const body = await send(`${url}/verify`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-client-id': '203.0.113.7' }, body: JSON.stringify({ token, clientId: 'user-42' }) });
   assert.equal(body.status, 200);
   const wrongAud = await send(`${url}/verify`, { method: 'POST', body: JSON.stringify({ token: await mint(k1, { iss: idp.base, aud: 'other' }) }) });
   assert.equal(wrongAud.status, 401);
   assert.equal(JSON.parse(wrongAud.text).code, 'CLAIM_INVALID');
-  const unknownKid = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${await mint(makeKey('ghost'), { iss: idp.base, aud: 'api' })}` } });
+  const clients: (string | undefined)[] = [];
+  sidecar.caches.get('idp')!.on('unknownKid', (e) => clients.push(e.clientId));
+  const unknownKid = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${await mint(makeKey('ghost'), { iss: idp.base, aud: 'api' })}`, 'x-client-id': 'client-9' } });
   assert.equal(unknownKid.status, 401);
   assert.equal(JSON.parse(unknownKid.text).code, 'KID_NOT_FOUND');
+  assert.ok(clients.length > 0 && clients.every((c) => c === 'client-9'), 'x-client-id reaches the unknown-kid defence');
   assert.equal((await send(`${url}/verify`, { method: 'POST' })).status, 400);
   assert.equal((await send(`${url}/verify`, { method: 'POST', body: '{nope' })).status, 400);
   assert.equal((await send(`${url}/verify`, { method: 'POST', body: '{"token": 5}' })).status, 400);
@@ -160,6 +163,9 @@ test('webhooks retry with backoff after a failing attempt and never block the re
   void r;
   assert.equal(sidecar.caches.get('idp')!.stats().generation, 2, 'the refresh completed while the webhook fails');
   await receiver!.waitForCount(4);
+  const metrics = await send(`${sidecar.url}/metrics`);
+  assert.match(metrics.text, /^jwks_keeper_sidecar_webhook_deliveries_total\{webhook="0",result="delivered"\} [12]$/m);
+  assert.match(metrics.text, /^jwks_keeper_sidecar_events_total [1-9]\d*$/m);
   const attempts = receiver!.received.slice(1).map((x) => [x.headers['x-jwks-keeper-attempt'], x.headers['x-jwks-keeper-delivery']]);
   assert.deepEqual(attempts.map((a) => a[0]), ['1', '2', '3']);
   assert.equal(new Set(attempts.map((a) => a[1])).size, 1, 'one delivery id across retries');
@@ -234,6 +240,7 @@ test('SSE client cap: a few hundred attempts with the cap at 50 → 50 streams, 
   assert.equal(statuses.filter((s) => s === 200).length, 50);
   assert.equal(statuses.filter((s) => s === 503).length, 250);
   assert.equal(sidecar.events.clients, 50);
+  assert.match((await send(`${url}/metrics`)).text, /^jwks_keeper_sidecar_sse_clients 50$/m);
   assert.equal((await send(`${url}/healthz`)).status, 200);
   assert.equal((await send(`${url}/readyz`)).status, 200);
   for (const c of clients) c.close();
