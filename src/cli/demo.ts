@@ -17,6 +17,7 @@ import { createJwksCache, createVerifier } from '../index.js';
 import type { Io } from './output.js';
 import { COMMON_OPTIONS, EXIT, UsageError, painter, parse } from './output.js';
 
+/** `jwks-keeper demo --help`. */
 export const DEMO_HELP = `Usage: jwks-keeper demo [--builtin] [--no-color]
 
 From a source checkout, runs the full demo (the same as 'npm run demo': three libraries side
@@ -46,6 +47,7 @@ function newKey(kid: string): DemoKey {
 const ISSUER = 'https://demo.jwks-keeper.test/';
 const AUDIENCE = 'api://demo';
 
+/** Run the demo (full from a checkout, built-in otherwise); resolves with the exit code. */
 export async function demoCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { ...COMMON_OPTIONS, builtin: { type: 'boolean' } });
   if (values.help) {

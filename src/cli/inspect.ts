@@ -10,6 +10,7 @@ import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
 import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, printable, urlArgument } from './output.js';
 
+/** `jwks-keeper inspect --help`. */
 export const INSPECT_HELP = `Usage: jwks-keeper inspect <issuer-or-jwks-url> [options]
 
 Fetch an issuer's discovery document (when given an issuer) and its JWKS, and report every
@@ -101,6 +102,7 @@ function looksLikeJwks(u: URL): boolean {
   return /\.json$|jwks|certs/i.test(u.pathname);
 }
 
+/** Run `inspect` with its arguments; resolves with the exit code. */
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     ...COMMON_OPTIONS,

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   serve: { run: serveCommand, help: SERVE_HELP, summary: 'the sidecar: JWKS mirror, /verify, rotation events, health, metrics' },
 };
 
+/** `jwks-keeper --help`. */
 export const MAIN_HELP = `Usage: jwks-keeper <command> [options]
 
 Commands:

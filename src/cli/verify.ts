@@ -13,6 +13,7 @@ import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
 import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printJson, printable, urlArgument } from './output.js';
 
+/** `jwks-keeper verify --help`. */
 export const VERIFY_HELP = `Usage: jwks-keeper verify <token | -> --issuer <iss> --audience <aud> [options]
 
 Verify a JWT with jwks-keeper and explain every check: the header, the kid lookup, the
@@ -46,6 +47,7 @@ export interface Check {
 const iso = (sec: unknown): string => (typeof sec === 'number' && Number.isFinite(sec) && Math.abs(sec) < 1e11 ? new Date(sec * 1000).toISOString() : String(sec));
 const show = (v: unknown): string => JSON.stringify(v)?.slice(0, 200) ?? String(v);
 
+/** Run `verify` with its arguments; resolves with the exit code. */
 export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     ...COMMON_OPTIONS,

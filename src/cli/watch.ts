@@ -10,6 +10,7 @@ import { discover, DiscoveryError } from './discovery.js';
 import type { Io } from './output.js';
 import { COMMON_OPTIONS, EXIT, UsageError, duration, intOption, painter, parse, printable, secondsOption, urlArgument } from './output.js';
 
+/** `jwks-keeper watch --help`. */
 export const WATCH_HELP = `Usage: jwks-keeper watch <issuer-or-jwks-url> [options]
 
 Keep a jwks-keeper cache running in the foreground and print what it does as it happens:
@@ -80,6 +81,7 @@ function statusOf(cache: JwksCache): string {
   return `${h.state} · generation ${s.generation} · ${s.keyCount} keys · ${fresh} · ${s.fetches} fetches, ${s.notModified} × 304, ${s.failures} failures`;
 }
 
+/** Run `watch` until a signal, `--once` or `--duration`; resolves with the exit code. */
 export async function watchCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     ...COMMON_OPTIONS,

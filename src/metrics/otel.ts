@@ -3,9 +3,9 @@
  * OpenTelemetry `Meter` (`@opentelemetry/api`, an optional peer dependency).
  *
  * ```ts
- * const metrics = createOtelMetrics(metrics.getMeter('my-api'));
- * metrics.observe(cache, { name: 'auth0' });
- * const verifier = metrics.instrumentVerifier(createVerifier({ ... keys: cache }), { name: 'auth0' });
+ * const m = createOtelMetrics(metrics.getMeter('my-api')); // metrics from @opentelemetry/api
+ * m.observe(cache, { name: 'auth0' });
+ * const verifier = m.instrumentVerifier(createVerifier({ ... keys: cache }), { name: 'auth0' });
  * ```
  *
  * Cache metrics are observable instruments read from `stats()` at collection time (no cost

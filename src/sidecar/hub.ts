@@ -24,6 +24,7 @@ export interface SidecarEvent {
 /** Bytes buffered for one SSE client before it is cut off as too slow. */
 const MAX_CLIENT_BACKLOG = 1024 * 1024;
 
+/** Numbered events, a bounded replay buffer, SSE clients (capped) and subscribers. */
 export class EventHub {
   readonly #ring: (SidecarEvent | undefined)[];
   #next = 1;

@@ -10,6 +10,7 @@ import type { SidecarConfig, SidecarIssuer } from './config.js';
 import { SidecarConfigError, validateConfig } from './config.js';
 import { createSidecar } from './server.js';
 
+/** `jwks-keeper serve --help`. */
 export const SERVE_HELP = `Usage: jwks-keeper serve (--config <file> | --issuer <iss> [options])
 
 Run the sidecar: keeps each configured issuer's keys fresh and serves
@@ -40,6 +41,7 @@ Exit codes: 0 stopped by SIGTERM/SIGINT after draining, 2 bad arguments or confi
 port is taken), 3 discovery failed at start.
 `;
 
+/** Run the sidecar until SIGTERM/SIGINT; resolves with the exit code. */
 export async function serveCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     ...COMMON_OPTIONS,

@@ -64,6 +64,7 @@ interface Target {
 
 type Log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 
+/** One bounded queue and one sequential worker per webhook; see the module comment. */
 export class WebhookDispatcher {
   readonly #targets: Target[];
   readonly #abort = new AbortController();
