@@ -195,6 +195,12 @@ test('IdP outage: the mirror keeps serving the last good set and /readyz stays r
   assert.equal(mirror.status, 200);
   assert.deepEqual((JSON.parse(mirror.text) as { keys: { kid: string }[] }).keys.map((k) => k.kid), ['k1']);
   assert.match(String(mirror.headers['cache-control']), /max-age=0/);
+  const nowSec = () => Math.floor(clock.wallNow() / 1000);
+  const staleVerify = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${await mint(k1, { iss: 'https://idp.test/', aud: 'api', nowSec: nowSec() })}` } });
+  assert.equal(staleVerify.status, 200, 'stale keys still verify');
+  const stale = await sse.waitFor((e) => e.event === 'keys.staleServed');
+  assert.equal(stale.data.issuer, 'idp');
+  assert.ok((stale.data.staleForMs as number) > 0);
   const ready = await send(`${url}/readyz`);
   assert.equal(ready.status, 200);
   assert.equal(JSON.parse(ready.text).issuers.idp.state, 'degraded');
@@ -202,7 +208,7 @@ test('IdP outage: the mirror keeps serving the last good set and /readyz stays r
   const notReady = await send(`${url}/readyz`);
   assert.equal(notReady.status, 503);
   assert.equal(JSON.parse(notReady.text).issuers.idp.state, 'failing');
-  const verify = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${await mint(k1, { iss: 'https://idp.test/', aud: 'api', nowSec: Math.floor(clock.wallNow() / 1000) })}` } });
+  const verify = await send(`${url}/verify`, { method: 'POST', headers: { authorization: `Bearer ${await mint(k1, { iss: 'https://idp.test/', aud: 'api', nowSec: nowSec() })}` } });
   assert.equal(verify.status, 503);
   assert.ok(Number(verify.headers['retry-after']) >= 1);
   assert.equal((await send(`${url}/healthz`)).status, 200, 'the process itself is up');
