@@ -94,9 +94,13 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     throw err;
   }
   const sidecar = createSidecar(raw);
+  // before start(): a SIGUSR1 that arrives early must not reach Node's default (the inspector)
+  const onUsr1 = () => void sidecar.refresh().catch(() => {});
+  process.on('SIGUSR1', onUsr1);
   try {
     await sidecar.start();
   } catch (err) {
+    process.off('SIGUSR1', onUsr1);
     await sidecar.close();
     if (err instanceof DiscoveryError) {
       io.err(`jwks-keeper serve: discovery failed: ${err.message} (${err.code})\n`);
@@ -113,8 +117,6 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  const onUsr1 = () => void sidecar.refresh();
-  process.on('SIGUSR1', onUsr1);
   await stopped;
   process.off('SIGUSR1', onUsr1);
   await sidecar.close();

@@ -5,6 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeIdp } from '../helpers/fake-idp.js';
@@ -89,6 +91,12 @@ test('serve --config: several issuers; a bad config exits 2 with the reason; an 
   assert.match(noSecret.stderr, /--webhook-secret-env/);
   const nothing = await run(['serve']);
   assert.equal(nothing.code, 2);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = await run(['serve', '--issuer', a.base, '--jwks-url', a.jwksUrl, '--port', String((taken.address() as AddressInfo).port)]);
+  taken.close();
+  assert.equal(busy.code, 2);
+  assert.match(busy.stderr, /EADDRINUSE/);
   const down = await run(['serve', '--issuer', 'http://127.0.0.1:9', '--port', '0']);
   assert.equal(down.code, 3);
   assert.match(down.stderr, /DISCOVERY_NETWORK/);
