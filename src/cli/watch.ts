@@ -118,9 +118,13 @@ export async function watchCommand(args: string[], io: Io): Promise<number> {
   };
 
   let target: { jwksUri: string; issuer?: string };
+  // SIGUSR1 during discovery is ignored rather than left to Node's default (the inspector)
+  const early = (): void => {};
+  process.on('SIGUSR1', early);
   try {
     target = await resolveJwksUrl(positionals[0]!, { issuer: values.issuer, jwks: values.jwks, insecure, timeoutMs });
   } catch (err) {
+    process.off('SIGUSR1', early);
     if (!(err instanceof DiscoveryError)) throw err;
     emit('discovery.failed', { code: err.code, message: err.message }, p.red(`discovery failed: ${printable(err.message, 600)} (${err.code})`));
     return err.code === 'DISCOVERY_ISSUER_MISMATCH' ? EXIT.FAILED : EXIT.UNAVAILABLE;
@@ -145,6 +149,7 @@ export async function watchCommand(args: string[], io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('SIGUSR1', onRefresh);
+  process.off('SIGUSR1', early);
   // a ref'd timer keeps the process alive (the cache's own timers are unref'd) and redraws the status line
   const ticker = setInterval(() => {
     if (!live) return;
