@@ -669,13 +669,21 @@ describe('validateJwks: prototype safety and robustness', () => {
   });
 
   it('never throws anything but KeysUnavailableError for arbitrary JSON values (property)', () => {
+    const PRIVATE = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+    /** The one code a refused document must get: no keys array → MALFORMED; a private member anywhere → PRIVATE_KEY; else nothing usable. */
+    const expectedCode = (doc: unknown): KeysUnavailableCode => {
+      const keys = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'keys') ? (doc as { keys: unknown }).keys : undefined;
+      if (!Array.isArray(keys)) return 'JWKS_MALFORMED';
+      if (keys.some((e) => typeof e === 'object' && e !== null && PRIVATE.some((m) => Object.hasOwn(e, m)))) return 'JWKS_PRIVATE_KEY';
+      return 'JWKS_NO_USABLE_KEYS';
+    };
     const check = (doc: unknown): void => {
       try {
         const res = validateJwks(doc);
         assert.ok(res.keys.length > 0);
       } catch (err) {
         assert.ok(err instanceof KeysUnavailableError, String(err));
-        assert.ok(['JWKS_MALFORMED', 'JWKS_PRIVATE_KEY', 'JWKS_NO_USABLE_KEYS'].includes(err.code));
+        assert.equal(err.code, expectedCode(doc));
       }
     };
     fc.assert(fc.property(fc.jsonValue(), check), { numRuns: 300 });

@@ -217,7 +217,28 @@ describe('pregateClaims', () => {
   const now = 1_800_000_000;
   const acceptIssuer = (p: Readonly<Record<string, unknown>>): boolean => p.iss === ISS;
 
-  test('random payload segments: only TokenInvalidError (TOKEN_MALFORMED, ISSUER_NOT_ALLOWED, TOKEN_EXPIRED); a pass implies a JSON object with the issuer and an exp not past', () => {
+  /**
+   * The one code the pre-gate must give a payload segment, from the rules in order: not a
+   * base64url JSON object (a length ≡ 1 mod 4 is no base64url at all) → TOKEN_MALFORMED; an
+   * issuer not accepted → ISSUER_NOT_ALLOWED; a finite exp past the tolerance → TOKEN_EXPIRED;
+   * else none.
+   */
+  const expectedRefusal = (seg: string): string | undefined => {
+    let p: unknown;
+    try {
+      if (seg.length % 4 === 1) return 'TOKEN_MALFORMED';
+      p = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(seg, 'base64url')));
+    } catch {
+      return 'TOKEN_MALFORMED';
+    }
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return 'TOKEN_MALFORMED';
+    const claims = p as Record<string, unknown>;
+    if (!acceptIssuer(claims)) return 'ISSUER_NOT_ALLOWED';
+    if (typeof claims.exp === 'number' && Number.isFinite(claims.exp) && claims.exp + tolerance < now) return 'TOKEN_EXPIRED';
+    return undefined;
+  };
+
+  test('random payload segments: only TokenInvalidError, with exactly the code of the first rule the segment breaks (TOKEN_MALFORMED, ISSUER_NOT_ALLOWED, TOKEN_EXPIRED); a pass implies a JSON object with the issuer and an exp not past', () => {
     const segments = fc.oneof(
       fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), maxLength: 80 }),
       fc.jsonValue({ maxDepth: 2 }).map((v) => b64u(JSON.stringify(v) ?? 'null')),
@@ -230,9 +251,10 @@ describe('pregateClaims', () => {
           pregateClaims(seg, acceptIssuer, now, tolerance);
         } catch (err) {
           assert.ok(err instanceof TokenInvalidError, `non-TokenInvalidError: ${String(err)}`);
-          assert.ok(['TOKEN_MALFORMED', 'ISSUER_NOT_ALLOWED', 'TOKEN_EXPIRED'].includes(err.code), err.code);
+          assert.equal(err.code, expectedRefusal(seg), seg);
           return;
         }
+        assert.equal(expectedRefusal(seg), undefined, `passed, but the rules refuse ${seg}`);
         const p = JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')) as Record<string, unknown>;
         assert.ok(typeof p === 'object' && p !== null && !Array.isArray(p));
         assert.equal(p.iss, ISS);
