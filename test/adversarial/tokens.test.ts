@@ -53,7 +53,9 @@ const rejections: { id: string; err: unknown }[] = [];
 
 /** A cache on IdP A with enough unknown-kid budget that every unknown kid gets a definitive answer. */
 function generousCache(url: string): JwksCache {
-  const c = createJwksCache({ jwksUri: url, timeoutMs: 3000, unknownKid: { burst: 100, cooldownMs: 600_000, maxWaitMs: 0 } });
+  // its own test clock, never advanced: over the real socket, the 3 s deadline cannot fire because the machine is slow
+  const cacheClock = new ManualClock(clock.wallNow());
+  const c = createJwksCache({ jwksUri: url, timeoutMs: 3000, unknownKid: { burst: 100, cooldownMs: 600_000, maxWaitMs: 0 }, clock: cacheClock, scheduler: cacheClock });
   open.push(c);
   return c;
 }
