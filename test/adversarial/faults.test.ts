@@ -461,7 +461,7 @@ describe('R4/R5: slow or hanging refresh vs verification of cached keys', () => 
   // refresh (the server's answer, the drip, the deadline) until the test advances the clock,
   // and the test advances it only after every verification has settled. A verification that
   // waited for the refresh would never settle (the test would time out). The latency ratio
-  // itself is a benchmark matter: see bench/README.md ("verification under a hanging refresh").
+  // itself is a benchmark matter: bench/refresh-in-flight.ts measures it as ratios in one run.
   async function inFlightCase(label: string, setup: () => { cache: JwksCache; verifier: Verifier; clock: ManualClock; arm: () => Promise<void> }) {
     const { cache, verifier, clock, arm } = setup();
     await cache.ready();
