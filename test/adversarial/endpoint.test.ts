@@ -16,7 +16,7 @@ import { ConfigError, createJwksCache, createVerifier, KeysUnavailableError } fr
 import type { FetchLike, JwksCache, JwksCacheOptions } from '../../src/index.js';
 import { flushMicrotasks, ManualClock } from '../../src/testing/index.js';
 import { AUD, ISS, attackerToken, makeKey, mint } from '../helpers/keys.js';
-import { codeOf, driveUntil, recordEvents, rejects503, Summary, track } from './harness.js';
+import { codeOf, driveUntil, HANG_GUARD_MS, recordEvents, rejects503, Summary, track } from './harness.js';
 import {
   assembleDeflateBomb,
   BOMB_INFLATED_BYTES,
@@ -155,7 +155,7 @@ describe('F1: slow loris, one total deadline', () => {
     await clientHungUp(rec);
   });
 
-  test('F1: a refresh stuck on a dripping body never blocks verification of known kids', async () => {
+  test('F1: a refresh stuck on a dripping body never blocks verification of known kids', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
     const { cache, verifier, clock } = client({ timeoutMs: 1_500 });
     await cache.ready();
@@ -471,7 +471,7 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
     assert.ok(idp.hits - hits <= 3, `lookups cost ${idp.hits - hits - 1} more requests (budget: burst 2)`);
   });
 
-  test('F5: close() during an in-flight fetch resolves without waiting for it (even if the fetch ignores abort), installs nothing, and closes the socket', async () => {
+  test('F5: close() during an in-flight fetch resolves without waiting for it (even if the fetch ignores abort), installs nothing, and closes the socket', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
     // real socket, slow headers: the server holds its answer until the clock reaches 2 s, and
     // the clock is never advanced, so close() can only resolve without the answer
@@ -550,7 +550,7 @@ describe('F7: name resolution faults through the fetch seam', () => {
     return { dns, cache, verifier, clock };
   }
 
-  test('F7: a lookup that hangs forever (deaf to abort) does not stall verification of cached keys; the refresh ends at the deadline', async () => {
+  test('F7: a lookup that hangs forever (deaf to abort) does not stall verification of cached keys; the refresh ends at the deadline', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
     const { dns, cache, verifier, clock } = dnsClient();
     await cache.ready();

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/testing/index.js';
 import { FakeIdp } from '../helpers/fake-idp.js';
 import { runFloodSimulation } from '../helpers/flood-sim.js';
 import { AUD, ISS, makeKey, mint, type SigningKey, type TestAlg } from '../helpers/keys.js';
-import { codeOf, percentile, recordEvents, rejects401, rejects503, Summary, track } from './harness.js';
+import { codeOf, HANG_GUARD_MS, percentile, recordEvents, rejects401, rejects503, Summary, track } from './harness.js';
 import { DnsFaultFetch, flap, HostileIdp, loopbackResolver, privateJwk, r6Catalogue, type Step } from './hostile-idp.js';
 
 const summary = new Summary('faults.test.ts');
@@ -492,10 +492,10 @@ describe('R4/R5: slow or hanging refresh vs verification of cached keys', () => 
       },
     };
   };
-  test('R4: verification of a cached kid completes while a refresh with slow headers is in flight', () => inFlightCase('slow headers', onServer({ kind: 'delay', ms: 10_000, then: { kind: 'jwks' } })));
-  test('R4: … while a 1 byte/s body is in flight', () => inFlightCase('1 byte/s body', onServer({ kind: 'drip', intervalMs: 1_000 })));
-  test('R4: … while an endless chunked body is in flight (chunk every 1 ms of test time)', () => inFlightCase('endless chunked', onServer({ kind: 'endless', intervalMs: 1 })));
-  test('R5/F7: … while a DNS lookup hangs forever (deaf to abort)', () =>
+  test('R4: verification of a cached kid completes while a refresh with slow headers is in flight', { timeout: HANG_GUARD_MS }, () => inFlightCase('slow headers', onServer({ kind: 'delay', ms: 10_000, then: { kind: 'jwks' } })));
+  test('R4: … while a 1 byte/s body is in flight', { timeout: HANG_GUARD_MS }, () => inFlightCase('1 byte/s body', onServer({ kind: 'drip', intervalMs: 1_000 })));
+  test('R4: … while an endless chunked body is in flight (chunk every 1 ms of test time)', { timeout: HANG_GUARD_MS }, () => inFlightCase('endless chunked', onServer({ kind: 'endless', intervalMs: 1 })));
+  test('R5/F7: … while a DNS lookup hangs forever (deaf to abort)', { timeout: HANG_GUARD_MS }, () =>
     inFlightCase('hanging DNS lookup', () => {
       const dns = new DnsFaultFetch(loopbackResolver({ 'idp.test': server.origin }));
       dnsFaults.push(dns);

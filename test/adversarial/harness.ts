@@ -73,6 +73,13 @@ export function track<T>(p: Promise<T>): { promise: Promise<T>; readonly settled
   return t;
 }
 
+/**
+ * Per-test bound for tests that prove an ordering ("settles while the refresh is held"): there
+ * a regression deadlocks instead of failing, and this turns the deadlock into a failure. Not a
+ * timing assertion: far above what a loaded machine needs for the few seconds these tests take.
+ */
+export const HANG_GUARD_MS = 120_000;
+
 /** The stable code of a library error, else a description (for messages and tallies). */
 export function codeOf(err: unknown): string {
   if (err instanceof JwksKeeperError) return err.code;
