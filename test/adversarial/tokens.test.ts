@@ -123,7 +123,8 @@ async function runCase(v: Verifier, c: HostileCase): Promise<string | undefined>
   rejections.push({ id: c.id, err: o.err });
   if (!(o.err instanceof TokenInvalidError)) return `${c.id}: expected TokenInvalidError, got ${codeOf(o.err)}`;
   if (o.err.httpStatus !== 401) return `${c.id}: httpStatus ${o.err.httpStatus}`;
-  if (c.codes && !c.codes.includes(o.err.code)) return `${c.id}: expected ${c.codes.join('|')}, got ${o.err.code}: ${o.err.message}`;
+  if (c.codes && c.codes.length !== 1) return `${c.id}: the catalogue must name exactly one code, names ${c.codes.join('|')}`;
+  if (c.codes && c.codes[0] !== o.err.code) return `${c.id}: expected ${c.codes[0]}, got ${o.err.code}`;
   return undefined;
 }
 
