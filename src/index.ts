@@ -17,8 +17,9 @@ export type {
   SigningKey,
 } from './cache.js';
 export { createVerifier } from './verify/verifier.js';
-export { fileSnapshotStore } from './persistence.js';
-export type { SnapshotStore, PersistenceOptions, RestoreRefusal } from './persistence.js';
+export { fileSnapshotStore } from './store/snapshot-store.js';
+export type { SnapshotStore, PersistenceOptions } from './store/snapshot-store.js';
+export type { RestoreRefusal } from './store/codec.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
 export {
@@ -26,10 +27,17 @@ export {
   TokenInvalidError,
   KeysUnavailableError,
   ConfigError,
+  BearerRequestError,
   isTokenInvalid,
   isKeysUnavailable,
+  isVerifyError,
+  bearerChallenge,
 } from './errors.js';
-export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode } from './errors.js';
+export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
+export { attachLogger } from './logging.js';
+export { readinessProbe } from './adapters/http.js';
+export type { Readiness } from './adapters/http.js';
+export type { Logger, LogMethod } from './logging.js';
 export type { JwksEvents, JwksEventName, JwksListener, RefreshReason, UnknownKidDecision } from './events.js';
 export type { Clock, Scheduler, TimerHandle, Random } from './runtime/clock.js';
 export type { FetchLike } from './fetch/transport.js';

@@ -6,7 +6,9 @@ import { jwtVerify, errors as joseErrors } from 'jose';
 import type { JWTPayload, JWTHeaderParameters } from 'jose';
 import type { JwksCache, LookupContext, ResolvedKeys } from '../cache.js';
 import type { JwksCacheOptions } from '../options.js';
+import type { Logger } from '../logging.js';
 import { createJwksCache } from '../cache.js';
+import { portOf } from '../core/port.js';
 import { ConfigError, JwksKeeperError, TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 import { SUPPORTED_ALGS } from '../jwks/validate.js';
@@ -76,11 +78,13 @@ export interface VerifierOptions {
    * headers always go through jose.
    */
   fastPath?: boolean;
+  /** A pino-compatible logger for the events of the cache created from `jwksUri` (see `JwksCacheOptions.logger`). Default: none. With `keys`, give it to that cache instead. */
+  logger?: Logger;
 }
 
-/** What a successful verification returns. */
-export interface VerifyResult {
-  payload: JWTPayload;
+/** What a successful verification returns; `TPayload` types the claims your tokens carry (not checked beyond the verifier's rules). */
+export interface VerifyResult<TPayload extends JWTPayload = JWTPayload> {
+  payload: TPayload;
   protectedHeader: JWTHeaderParameters;
   /** The key that verified the token. */
   key: { kid: string | undefined; thumbprint: string; generation: number };
@@ -93,7 +97,7 @@ export interface Verifier {
    * {@link KeysUnavailableError} (answer 503); never with anything else.
    * @param ctx - optional per-request context; `clientId` shares unknown-kid waiting capacity fairly.
    */
-  verify(token: string, ctx?: LookupContext): Promise<VerifyResult>;
+  verify<TPayload extends JWTPayload = JWTPayload>(token: string, ctx?: LookupContext): Promise<VerifyResult<TPayload>>;
   /** The key cache in use. */
   readonly keys: JwksCache;
   /** Close the cache if this verifier created it. */
@@ -162,7 +166,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const maxTokenAge = options.maxTokenAgeSec;
   if (maxTokenAge !== undefined && (typeof maxTokenAge !== 'number' || !(maxTokenAge > 0))) throw new ConfigError('maxTokenAgeSec must be > 0');
   const owned = options.keys === undefined;
-  const keys = options.keys ?? createJwksCache({ ...options.cacheOptions, jwksUri: options.jwksUri! });
+  if (options.logger !== undefined && options.keys !== undefined) throw new ConfigError('logger applies to the cache created from jwksUri: pass it to createJwksCache for a shared cache');
+  const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, jwksUri: options.jwksUri! });
+  const port = portOf(keys);
   const clock = options.clock ?? options.cacheOptions?.clock ?? systemClock;
   const limits: PrecheckLimits = {
     maxTokenBytes: options.maxTokenBytes ?? 16_384,
@@ -225,7 +231,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       try {
         const { payload, protectedHeader } = await verifyWith(token, pre, key, alg);
         if (!keyIssuerAllows(key.issuer, payload)) continue;
-        keys.markUsed(key, true);
+        port.markUsed(key, true);
         return { payload, protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation } };
       } catch (err) {
         if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) throw mapJoseError(err);
@@ -249,7 +255,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * nothing is looked up or verified twice.
    */
   function verifyCached(pre: PrecheckedToken): VerifyResult | Handoff {
-    const found = keys.peek(pre.kid, pre.alg);
+    const found = port.peek(pre.kid, pre.alg);
     if (found === undefined || found.keys.length !== 1) return new Handoff(found, undefined);
     const key = found.keys[0]!;
     if (!keyMayVerify(key)) return new Handoff(found, undefined);
@@ -264,7 +270,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (r === undefined) return new Handoff(found, undefined);
     checkPayload(r.payload, nowSec);
     if (!keyIssuerAllows(key.issuer, r.payload)) return new Handoff(found, key.thumbprint);
-    keys.markUsed(key, true);
+    port.markUsed(key, true);
     return { payload: r.payload, protectedHeader: r.protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation: found.generation } };
   }
 
@@ -273,10 +279,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     try {
       pre = precheckToken(token, limits);
     } catch (err) {
-      keys.notePregateReject(undefined, ctx?.clientId);
+      port.notePregateReject(undefined, ctx?.clientId);
       return Promise.reject(err);
     }
-    if (!useFastPath) return verifyGeneral(token, pre, ctx, keys.peek(pre.kid, pre.alg), undefined);
+    if (!useFastPath) return verifyGeneral(token, pre, ctx, port.peek(pre.kid, pre.alg), undefined);
     let r;
     try {
       r = verifyCached(pre);
@@ -294,10 +300,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       try {
         pregateClaims(pre.payloadSegment, acceptIssuer, Math.floor(clock.wallNow() / 1000), tolerance);
       } catch (err) {
-        keys.notePregateReject(kid, ctx?.clientId);
+        port.notePregateReject(kid, ctx?.clientId);
         throw err;
       }
-      found = await keys.resolve(kid, alg, ctx);
+      found = await port.resolve(kid, alg, ctx);
     }
     const tried = new Set<string>();
     if (triedKey !== undefined) tried.add(triedKey);
@@ -305,7 +311,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const ok = await tryKeys(token, pre, found.keys, alg, found.generation, tried);
       if (ok) return ok;
       if (kid !== undefined) {
-        const again = await keys.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
+        const again = await port.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
         if (again) {
           const ok2 = await tryKeys(token, pre, again.keys, alg, again.generation, tried);
           if (ok2) return ok2;
@@ -318,7 +324,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   return {
-    verify,
+    verify: verify as Verifier['verify'],
     keys,
     async close() {
       if (owned) await keys.close();
