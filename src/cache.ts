@@ -170,7 +170,8 @@ class JwksCacheImpl implements JwksCache {
 
   // ---------------------------------------------------------------- lifecycle
 
-  #start(): void {
+  /** Start once: restore the persisted record (if any) while the first fetch runs. */
+  #start(reason: 'initial' | 'manual' = 'initial'): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
     if (this.#persistence) {
@@ -178,7 +179,7 @@ class JwksCacheImpl implements JwksCache {
         this.#restoring = undefined;
       });
     }
-    void this.#refresher.start('initial');
+    void this.#refresher.start(reason);
   }
 
   /** Restore a persisted record while the initial fetch runs; installed only if nothing was fetched first. */
@@ -322,7 +323,7 @@ class JwksCacheImpl implements JwksCache {
 
   async refresh(): Promise<RefreshResult> {
     this.#assertOpen();
-    this.#started = true;
+    this.#start('manual'); // a first call still restores the persisted record
     return this.#refresher.start('manual');
   }
 

@@ -40,9 +40,21 @@ export class Persistence {
     this.#d = deps;
   }
 
-  /** A promise that settles after `ms` (never rejects), on the injected scheduler. */
-  #deadline(ms: number): Promise<'deadline'> {
-    return new Promise((resolve) => this.#d.scheduler.setTimeout(() => resolve('deadline'), ms));
+  /**
+   * Race `p` against a deadline of `ms` on the injected scheduler; the deadline's timer is
+   * cleared as soon as either settles, so no timer outlives the call.
+   */
+  async #bounded<T>(p: Promise<T>, ms: number): Promise<T | 'deadline'> {
+    const { scheduler } = this.#d;
+    let timer: unknown;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = scheduler.setTimeout(() => resolve('deadline'), ms);
+    });
+    try {
+      return await Promise.race([p, deadline]);
+    } finally {
+      scheduler.clearTimeout(timer);
+    }
   }
 
   /** Report a store that failed or did not answer; the cache goes on without it. */
@@ -60,7 +72,7 @@ export class Persistence {
     const d = this.#d;
     let data: string | undefined | 'deadline';
     try {
-      data = await Promise.race([d.store.load(), this.#deadline(d.timeoutMs)]);
+      data = await this.#bounded(d.store.load(), d.timeoutMs);
     } catch (err) {
       this.#failed('load', err);
       return undefined;
@@ -116,6 +128,6 @@ export class Persistence {
 
   /** Resolves when pending saves are done, or after `timeoutMs`. */
   async flush(): Promise<void> {
-    await Promise.race([this.#saving, this.#deadline(this.#d.timeoutMs)]);
+    await this.#bounded(this.#saving, this.#d.timeoutMs);
   }
 }
