@@ -8,6 +8,7 @@ import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
 import type { PersistenceOptions, SnapshotStore } from './store/snapshot-store.js';
 import { persistenceKey } from './store/codec.js';
+import type { SharedStore } from './store/contract.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -140,7 +141,7 @@ export interface ResolvedCacheOptions {
   scheduler: Scheduler;
   random: Random;
   onListenerError: (err: unknown, event: string) => void;
-  persistence: { store: SnapshotStore; key: Buffer } | undefined;
+  persistence: { store: SnapshotStore | SharedStore; key: Buffer } | undefined;
 }
 
 function num(name: string, value: number | undefined, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -163,8 +164,10 @@ function resolvePersistence(p: PersistenceOptions | undefined): ResolvedCacheOpt
   if (p === undefined) return undefined;
   if (p === null || typeof p !== 'object') throw new ConfigError('persistence must be an object');
   const { store } = p;
-  if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') {
-    throw new ConfigError('persistence.store must have load() and save()');
+  const snapshotShape = !!store && typeof (store as SnapshotStore).load === 'function' && typeof (store as SnapshotStore).save === 'function';
+  const sharedShape = !!store && typeof (store as SharedStore).get === 'function' && typeof (store as SharedStore).setIfNewer === 'function';
+  if (!snapshotShape && !sharedShape) {
+    throw new ConfigError('persistence.store must have load() and save(), or get() and setIfNewer() (a shared store)');
   }
   return { store, key: persistenceKey(p.secret) };
 }
