@@ -100,8 +100,9 @@ class JwksCacheImpl implements JwksCache {
     });
     const source = (this.#source = composeSource({
       leaf,
-      budget: memoryBudget(o.budget, clock.monotonicNow()),
+      budget: o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow()),
       backoff: o.backoff,
+      ...(o.sharedLayer ? { shared: o.sharedLayer } : {}),
       clock,
       random,
     }));

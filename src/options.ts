@@ -6,6 +6,8 @@
 import type { Clock, Random, Scheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
 import type { PersistenceOptions } from './store/snapshot-store.js';
+import type { RefreshBudget } from './source/budget.js';
+import type { SourceLayer } from './source/types.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -96,6 +98,21 @@ export interface JwksCacheOptions {
    * `maxStaleMs`, and only bridge until a fetch succeeds.
    */
   persistence?: PersistenceOptions;
+  /**
+   * The refresh budget shared by every attempt except the first load and `refresh()`.
+   * Default: an in-memory token bucket (`unknownKid.burst` at once, one earned back per
+   * `unknownKid.cooldownMs`), per process. Give one to share the budget across a fleet (for
+   * example a Redis bucket); it may answer asynchronously. Refused together with
+   * `unknownKid.burst`, which configures only the default bucket.
+   */
+  budget?: RefreshBudget;
+  /**
+   * Advanced: the shared-store layer of the source pipeline (between single flight and the
+   * budget; see docs/architecture.md), for fleet modules such as a Redis store that read
+   * records other instances published before fetching, and lock so one instance fetches.
+   * Default: none (every instance fetches for itself).
+   */
+  sharedLayer?: SourceLayer;
   /** Injected clocks. Default: `performance.now()` and `Date.now()`. */
   clock?: Clock;
   /** Injected timers. Default: unref'd Node timers. */

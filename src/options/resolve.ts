@@ -13,6 +13,8 @@ import type { Clock, Random, Scheduler } from '../runtime/clock.js';
 import { systemClock, systemScheduler } from '../runtime/clock.js';
 import { persistenceKey } from '../store/codec.js';
 import type { SharedStore } from '../store/contract.js';
+import type { RefreshBudget } from '../source/budget.js';
+import type { SourceLayer } from '../source/types.js';
 import type { PersistenceOptions, SnapshotStore } from '../store/snapshot-store.js';
 import type { NumericSpec } from './defaults.js';
 import { CACHE_NUMBERS } from './defaults.js';
@@ -23,7 +25,10 @@ export interface ResolvedCacheOptions {
   readonly transport: TransportLimits & { readonly headers: Record<string, string>; readonly fetch: FetchLike };
   readonly freshness: FreshnessConfig & { readonly maxStaleMs: number };
   readonly backoff: BackoffConfig;
-  readonly budget: BucketConfig;
+  /** The default bucket's parameters, and a custom budget replacing it (if given). */
+  readonly budget: BucketConfig & { readonly custom: RefreshBudget | undefined };
+  /** The shared-store layer, if any. */
+  readonly sharedLayer: SourceLayer | undefined;
   readonly unknownKid: {
     readonly maxWaitMs: number;
     readonly maxWaiters: number;
@@ -66,6 +71,18 @@ function resolveStore(p: PersistenceOptions | undefined): ResolvedCacheOptions['
   const sharedShape = !!store && typeof store.get === 'function' && typeof store.setIfNewer === 'function';
   rule(snapshotShape || sharedShape, 'persistence.store must have load() and save(), or get() and setIfNewer() (a shared store)');
   return { store: p.store, key: persistenceKey(p.secret) };
+}
+
+function resolveBudget(b: RefreshBudget | undefined, burst: number | undefined): RefreshBudget | undefined {
+  if (b === undefined) return undefined;
+  rule(b !== null && typeof b === 'object' && typeof b.tryTake === 'function' && typeof b.readyAt === 'function', 'budget must have tryTake() and readyAt()');
+  rule(burst === undefined, 'unknownKid.burst configures only the default budget: give it to your budget instead');
+  return b;
+}
+
+function resolveSharedLayer(l: SourceLayer | undefined): SourceLayer | undefined {
+  rule(l === undefined || typeof l === 'function', 'sharedLayer must be a function of the source below it');
+  return l;
 }
 
 /** Apply defaults and reject incoherent combinations. @internal */
@@ -119,7 +136,8 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     },
     freshness: { minRefreshIntervalMs, maxRefreshIntervalMs, defaultRefreshIntervalMs, maxStaleMs: num('maxStaleMs', N.maxStaleMs, o.maxStaleMs) },
     backoff: { initialMs: backoffInitialMs, maxMs: backoffMaxMs, maxRetryAfterMs: num('maxRetryAfterMs', N.maxRetryAfterMs, o.maxRetryAfterMs) },
-    budget: { cooldownMs, burst: num('unknownKid.burst', N['unknownKid.burst'], uk.burst) },
+    budget: { cooldownMs, burst: num('unknownKid.burst', N['unknownKid.burst'], uk.burst), custom: resolveBudget(o.budget, uk.burst) },
+    sharedLayer: resolveSharedLayer(o.sharedLayer),
     unknownKid: {
       maxWaitMs,
       maxWaiters,
