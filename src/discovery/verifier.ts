@@ -37,8 +37,9 @@ export type CacheProvider = (jwksUri: string) => { cache: JwksCache; owned: bool
 /** Create a verifier from `issuer` (+ `audience` …) alone. Nothing is fetched until the first token or `ready()`. */
 export function createDiscoveredVerifier(options: DiscoveredVerifierOptions, provider?: CacheProvider): DiscoveredVerifier {
   if (!options || typeof options.issuer !== 'string') throw new ConfigError('issuer is required');
-  const { discovery: dOpts, ...verifierOptions } = options;
-  const co = options.cacheOptions ?? {};
+  // the cache options (and logger) go to the caches created here, not to createVerifier
+  const { discovery: dOpts, cacheOptions, logger, ...verifierOptions } = options;
+  const co = { ...cacheOptions, ...(logger !== undefined && { logger }) };
   const discovery = createDiscovery({
     fetch: co.fetch,
     clock: co.clock,
