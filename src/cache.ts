@@ -34,6 +34,7 @@ import { memoryBudget } from './source/budget.js';
 import type { ComposedSource } from './source/compose.js';
 import { composeSource } from './source/compose.js';
 import { httpLeaf } from './source/http-leaf.js';
+import { leafFor } from './discovery/leaf.js';
 import { Persistence } from './store/persist.js';
 
 export type { JwksCache, JwksCacheHealth, JwksCacheStats, LookupContext, RefreshResult, ResolvedKeys, SigningKey, SnapshotKeyView, SnapshotView } from './core/api.js';
@@ -82,8 +83,8 @@ class JwksCacheImpl implements JwksCache {
       },
       onChanged: () => gate.clearNegative(),
     }));
-    const leaf = httpLeaf({
-      jwksUri: o.jwksUri,
+    const makeHttpLeaf = (jwksUri: URL) => httpLeaf({
+      jwksUri,
       transport: o.transport,
       validation,
       freshness: o.freshness,
@@ -99,6 +100,8 @@ class JwksCacheImpl implements JwksCache {
         },
       },
     });
+    // the discovery seam: with `discovery`, a leaf that resolves jwks_uri first
+    const leaf = leafFor(o, makeHttpLeaf);
     const source = (this.#source = composeSource({
       leaf,
       budget: o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow()),

@@ -45,10 +45,32 @@ export interface UnknownKidOptions {
   negativeTtlMs?: number;
 }
 
+/** Discovery settings of a cache (the `discovery` option). */
+export interface CacheDiscoveryOptions {
+  /** The issuer, exactly as tokens carry it in `iss`. */
+  issuer: string;
+  /** Well-known documents to try, in order. Default: `['openid-configuration', 'oauth-authorization-server']`. */
+  wellKnown?: readonly ('openid-configuration' | 'oauth-authorization-server')[];
+  /** How long the last good document serves while its refreshes fail. Unit: ms. Default: 604 800 000 (7 days). */
+  maxStaleMs?: number;
+}
+
 /** Options of {@link createJwksCache}. */
 export interface JwksCacheOptions {
-  /** The JWKS URL, from configuration only (never from a token). `https:` required except for loopback hosts. */
-  jwksUri: string | URL;
+  /**
+   * The JWKS URL, from configuration only (never from a token). `https:` required except for
+   * loopback hosts. Required unless `discovery` is given.
+   */
+  jwksUri?: string | URL;
+  /**
+   * Find the JWKS URL by OIDC discovery from the issuer instead of `jwksUri`:
+   * `<issuer>/.well-known/openid-configuration`, RFC 8414's `oauth-authorization-server` as
+   * fallback; the document's `issuer` must equal this one exactly. The document goes through
+   * the same transport limits, `fetch`, `headers` and clocks, is asked for by each key-set load
+   * (inside its budget) and refreshed when stale; the last good one survives outages for
+   * `maxStaleMs` (default 7 days). Default: none. See docs/dropins.md.
+   */
+  discovery?: CacheDiscoveryOptions;
   /** One total deadline for a JWKS request: connect, headers and the whole body. Unit: ms. Default: 5 000. */
   timeoutMs?: number;
   /** Cap on decoded (decompressed) JWKS bytes, enforced while streaming. Default: 262 144 (256 KiB; real sets are < 20 KiB). */

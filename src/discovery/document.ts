@@ -46,6 +46,12 @@ export interface DiscoveryOptions {
   maxStaleMs?: number;
   /** First retry delay after a failed refresh, doubled per failure up to 5 min. Unit: ms. Default: 2 000. */
   backoffInitialMs?: number;
+  /**
+   * Refresh the document on its own timer when its freshness ends, and retry on a timer after a
+   * failure. Default: true. The cache's discovery leaf sets false: its loads ask for the
+   * document (refreshing it when stale, within their budget) and no timer outlives the cache.
+   */
+  background?: boolean;
   /** Injected clocks and timers. Default: the process clocks, unref'd timers. */
   clock?: Clock;
   scheduler?: Scheduler;
@@ -65,8 +71,12 @@ export interface DiscoveryDocument {
 
 /** A cached discovery document. */
 export interface Discovery {
-  /** The current document: fresh, or last good while refreshes fail; fetched first when there is none. Rejects with `KeysUnavailableError`. */
-  get(): Promise<DiscoveryDocument>;
+  /**
+   * The current document: fresh, or last good while refreshes fail; fetched first when there
+   * is none. A stale document is refreshed in the background, or, with `awaitRefresh`, before
+   * answering (falling back to the last good one if that fails). Rejects with `KeysUnavailableError`.
+   */
+  get(opts?: { awaitRefresh?: boolean }): Promise<DiscoveryDocument>;
   /** The document in hand, without fetching (`undefined` before the first success). */
   current(): DiscoveryDocument | undefined;
   /** Fetch now (joins a fetch in flight). */
@@ -195,8 +205,9 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     return next;
   }
 
+  const background = options.background ?? true;
   function schedule(at: number): void {
-    if (closed) return;
+    if (closed || !background) return;
     scheduler.clearTimeout(timer);
     timer = scheduler.setTimeout(() => void refresh().catch(() => {}), Math.max(0, at - clock.monotonicNow()));
   }
@@ -218,11 +229,15 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     return inflight;
   }
 
-  async function get(): Promise<DiscoveryDocument> {
+  async function get(opts?: { awaitRefresh?: boolean }): Promise<DiscoveryDocument> {
     const now = clock.monotonicNow();
     if (doc && now <= freshUntil) return doc;
     if (doc && now <= freshUntil + maxStaleMs) {
-      if (now >= nextAttemptAt) void refresh().catch(() => {});
+      if (now >= nextAttemptAt) {
+        const p = refresh();
+        if (opts?.awaitRefresh) return p.catch(() => doc!);
+        void p.catch(() => {});
+      }
       return doc;
     }
     if (now < nextAttemptAt && lastError) {

@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { FetchLike, TransportLimits } from '../fetch/transport.js';
 import type { ValidateOptions } from '../jwks/validate.js';
-import type { JwksCacheOptions } from '../options.js';
+import type { CacheDiscoveryOptions, JwksCacheOptions } from '../options.js';
 import type { BackoffConfig, BucketConfig, FreshnessConfig } from '../policy/refresh.js';
 import type { Clock, Random, Scheduler } from '../runtime/clock.js';
 import { systemClock, systemScheduler } from '../runtime/clock.js';
@@ -21,7 +21,10 @@ import { CACHE_NUMBERS } from './defaults.js';
 
 /** Options after defaults and validation. @internal */
 export interface ResolvedCacheOptions {
+  /** The JWKS URL; with discovery, the issuer's OIDC well-known URL (the cache's identity). */
   readonly jwksUri: URL;
+  /** Discovery settings when the JWKS URL comes from the issuer's discovery document. */
+  readonly discovery: CacheDiscoveryOptions | undefined;
   readonly transport: TransportLimits & { readonly headers: Record<string, string>; readonly fetch: FetchLike };
   readonly freshness: FreshnessConfig & { readonly maxStaleMs: number };
   readonly backoff: BackoffConfig;
@@ -85,13 +88,19 @@ function resolveSharedLayer(l: SourceLayer | undefined): SourceLayer | undefined
   return l;
 }
 
+/** An issuer's OIDC well-known URL: a discovery cache's identity (persistence binding, `jwksUri`). */
+function discoveryIdentity(issuer: URL): URL {
+  return new URL(`${issuer.origin}${issuer.pathname.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+}
+
 /** Apply defaults and reject incoherent combinations. @internal */
 export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | URL, allowHttp: boolean) => URL): ResolvedCacheOptions {
   if (o === null || typeof o !== 'object') throw new ConfigError('options object required');
   const N = CACHE_NUMBERS;
   const allowInsecureHttp = bool('allowInsecureHttp', o.allowInsecureHttp, false);
-  if (o.jwksUri === undefined) throw new ConfigError('jwksUri is required');
-  const jwksUri = checkUrl(o.jwksUri, allowInsecureHttp);
+  rule((o.jwksUri === undefined) !== (o.discovery === undefined), 'give exactly one of jwksUri or discovery');
+  rule(o.discovery === undefined || (o.discovery !== null && typeof o.discovery.issuer === 'string'), 'discovery.issuer is required');
+  const jwksUri = o.discovery ? discoveryIdentity(checkUrl(o.discovery.issuer, allowInsecureHttp)) : checkUrl(o.jwksUri!, allowInsecureHttp);
 
   const minRefreshIntervalMs = num('minRefreshIntervalMs', N.minRefreshIntervalMs, o.minRefreshIntervalMs);
   const maxRefreshIntervalMs = num('maxRefreshIntervalMs', N.maxRefreshIntervalMs, o.maxRefreshIntervalMs);
@@ -125,6 +134,7 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
 
   return {
     jwksUri,
+    discovery: o.discovery,
     transport: {
       timeoutMs: num('timeoutMs', N.timeoutMs, o.timeoutMs),
       maxResponseBytes: num('maxResponseBytes', N.maxResponseBytes, o.maxResponseBytes),

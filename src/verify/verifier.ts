@@ -41,12 +41,16 @@ export interface VerifierOptions {
   tenants?: readonly string[] | 'any';
   /** Accepted audience(s); the token's `aud` must contain at least one. Required. */
   audience: string | readonly string[];
-  /** The JWKS URL; a cache is created and owned by the verifier (closed by `close()`). Give this or `keys`. */
+  /**
+   * The JWKS URL; a cache is created and owned by the verifier (closed by `close()`). Give this
+   * or `keys`, or neither: the URL is then found by OIDC discovery from `issuer`
+   * (`<issuer>/.well-known/openid-configuration`, RFC 8414 as fallback; docs/dropins.md).
+   */
   jwksUri?: string | URL;
   /** An existing cache to share between verifiers of the same issuer. Not closed by `close()`. */
   keys?: JwksCache;
   /** Options for the cache created from `jwksUri`. Refused together with `keys` (configure that cache where you create it). */
-  cacheOptions?: Omit<JwksCacheOptions, 'jwksUri'>;
+  cacheOptions?: Omit<JwksCacheOptions, 'jwksUri' | 'discovery'>;
   /**
    * Accepted `alg` values. Default: every asymmetric algorithm supported (RS*, PS*, ES*,
    * EdDSA/Ed25519). Each key is further pinned to its JWK `alg`, or to what its `kty`/`crv`
@@ -159,7 +163,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (!Array.isArray(audience) || audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0)) {
     throw new ConfigError('audience is required (a string or a non-empty array of strings)');
   }
-  if ((options.jwksUri === undefined) === (options.keys === undefined)) throw new ConfigError('give exactly one of jwksUri or keys');
+  if (options.jwksUri !== undefined && options.keys !== undefined) throw new ConfigError('give at most one of jwksUri or keys');
   const algorithms = options.algorithms ?? SUPPORTED_ALGS;
   if (algorithms.length === 0 || algorithms.some((a) => !(SUPPORTED_ALGS as readonly string[]).includes(a))) {
     throw new ConfigError(`algorithms must be a non-empty subset of ${SUPPORTED_ALGS.join(', ')}`);
@@ -176,7 +180,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (options.keys !== undefined && options.cacheOptions !== undefined) throw new ConfigError('cacheOptions apply only to a cache created from jwksUri; configure the cache given as keys when creating it');
   const owned = options.keys === undefined;
   if (options.logger !== undefined && options.keys !== undefined) throw new ConfigError('logger applies to the cache created from jwksUri: pass it to createJwksCache for a shared cache');
-  const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, jwksUri: options.jwksUri! });
+  // neither jwksUri nor keys: the JWKS URL comes from the issuer's discovery document
+  const source = options.jwksUri !== undefined ? { jwksUri: options.jwksUri } : { discovery: { issuer } };
+  const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, ...source });
   const port = portOf(keys);
   // claims are checked on the cache's clock unless the verifier is given its own
   const clock = options.clock ?? port.clock;

@@ -142,6 +142,9 @@ test('discovery, JWT access tokens, ID tokens, and a key rotation with zero reje
   await atVerifier.ready();
   assert.equal(atVerifier.discovery.current()?.jwksUri, `${issuer}/jwks`);
   const idVerifier: Verifier = createVerifier({ issuer, audience: 'web', keys: atVerifier.keys()! });
+  // and createVerifier with issuer + audience only: discovery inside the cache
+  const plain = createVerifier({ issuer, audience: RESOURCE, typ: 'at+jwt' });
+  assert.equal((await plain.verify(await accessToken())).payload.aud, RESOURCE);
 
   let verified = 0;
   const rejections: string[] = [];
@@ -185,5 +188,7 @@ test('discovery, JWT access tokens, ID tokens, and a key rotation with zero reje
   assert.deepEqual([...kids].sort(), ['k1', 'k2']);
   const stats = atVerifier.keys()!.stats();
   assert.ok(stats.fetches <= 3, `JWKS requests: ${stats.fetches}`);
+  assert.equal((await plain.verify(await accessToken())).key.kid, 'k2');
+  await plain.close();
   await atVerifier.close();
 });
