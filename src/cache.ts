@@ -107,6 +107,16 @@ class JwksCacheImpl implements JwksCache {
       budget: o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow()),
       backoff: o.backoff,
       ...(o.sharedLayer ? { shared: o.sharedLayer } : {}),
+      layerContext: {
+        jwksUri: o.jwksUri.href,
+        current: () => holder.record,
+        offer: (record) => {
+          if (this.#closed) return false;
+          const { installed } = holder.accept(record, 'broadcast');
+          if (installed) gate.settle(holder.record);
+          return installed;
+        },
+      },
       clock,
       random,
     }));

@@ -24,7 +24,7 @@ export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export type { SharedStore, StoredRecord, StoreLease } from './store/contract.js';
 export type { RefreshBudget, BudgetAnswer } from './source/budget.js';
-export type { RecordSource, SourceLayer } from './source/types.js';
+export type { LayerContext, RecordSource, SourceLayer } from './source/types.js';
 export type { KeySetRecord, RecordProvenance } from './core/record.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions } from './options.js';

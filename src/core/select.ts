@@ -5,7 +5,6 @@
  */
 import { TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { Snapshot } from '../jwks/snapshot.js';
-import { candidatesFor } from '../jwks/snapshot.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 
 /**
@@ -27,10 +26,15 @@ const UNKNOWN_KID: Selection = Object.freeze({ kind: 'unknown-kid' });
 
 /**
  * Select the keys of `snap` that may verify a token with `kid` and `alg` (`alg` undefined: a
- * kid-only lookup, every key carrying the kid is a candidate).
+ * kid-only lookup, every key carrying the kid is a candidate). Candidates are those of
+ * `candidatesFor` (src/jwks/snapshot.ts), computed inline.
  */
 export function selectKeys(snap: Snapshot, kid: string | undefined, alg: SupportedAlg | undefined): Selection {
-  const { all, usable } = candidatesFor(snap, kid, alg);
+  // the hot path: no allocation beyond the candidate list and the answer
+  const all = kid === undefined ? snap.keys : snap.byKid.get(kid);
+  if (all === undefined) return UNKNOWN_KID;
+  const usable: ValidatedKey[] = [];
+  for (const k of all) if (alg === undefined || k.algorithms.includes(alg)) usable.push(k);
   if (kid === undefined) return usable.length === 1 ? { kind: 'found', keys: usable } : KID_REQUIRED;
   if (usable.length > 0) return { kind: 'found', keys: usable };
   return all.length > 0 ? ALG_MISMATCH : UNKNOWN_KID;

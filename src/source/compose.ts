@@ -27,7 +27,7 @@ import type { RefreshBudget } from './budget.js';
 import { budgetLayer } from './budget.js';
 import { noSharedStore } from './shared.js';
 import { SingleFlight } from './single-flight.js';
-import type { RecordSource, SourceLayer } from './types.js';
+import type { LayerContext, RecordSource, SourceLayer } from './types.js';
 
 /** What to compose. */
 export interface CompositionOptions {
@@ -39,6 +39,8 @@ export interface CompositionOptions {
   readonly backoff: BackoffConfig;
   /** The shared-store + lock layer. Default: {@link noSharedStore}. */
   readonly shared?: SourceLayer;
+  /** Given to the shared layer (offer records it learned of). Default: offers are refused. */
+  readonly layerContext?: LayerContext;
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -63,7 +65,8 @@ export function composeSource(o: CompositionOptions): ComposedSource {
   if (!(o.backoff.initialMs > 0) || o.backoff.initialMs > o.backoff.maxMs) throw new ConfigError('backoffInitialMs must be > 0 and not exceed backoffMaxMs');
   const budgeted = budgetLayer(o.leaf, o.budget, o.clock);
   const backoff = new BackoffLayer(budgeted, o.backoff, o.clock, o.random);
-  const shared = (o.shared ?? noSharedStore)(backoff);
+  const ctx: LayerContext = o.layerContext ?? { jwksUri: '', current: () => undefined, offer: () => false };
+  const shared = (o.shared ?? noSharedStore)(backoff, ctx);
   const flight = new SingleFlight(shared);
   return {
     load: (current: KeySetRecord | undefined, reason: RefreshReason, signal: AbortSignal) => flight.load(current, reason, signal),

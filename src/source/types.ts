@@ -19,8 +19,22 @@ export interface RecordSource {
   load(current: KeySetRecord | undefined, reason: RefreshReason, signal: AbortSignal): Promise<KeySetRecord>;
 }
 
-/** A layer: a source built on the source below it. */
-export type SourceLayer = (below: RecordSource) => RecordSource;
+/**
+ * What a layer may do besides loading: offer a record it learned of by itself (a shared
+ * store's change notification: `SharedStore.subscribe`) to the holder. The record is
+ * installed only if newer by version (origin `broadcast`); waiters it answers are settled.
+ */
+export interface LayerContext {
+  /** The JWKS URL of the cache. */
+  readonly jwksUri: string;
+  /** The current record, if any. */
+  current(): KeySetRecord | undefined;
+  /** Offer a record; true when installed. A closed cache refuses. */
+  offer(record: KeySetRecord): boolean;
+}
+
+/** A layer: a source built on the source below it (and the cache's {@link LayerContext}). */
+export type SourceLayer = (below: RecordSource, ctx: LayerContext) => RecordSource;
 
 /** Reasons that bypass the budget and the backoff: the first load, and an explicit `refresh()`. */
 export const UNBUDGETED_REASONS: ReadonlySet<RefreshReason> = new Set<RefreshReason>(['initial', 'manual']);

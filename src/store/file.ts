@@ -20,39 +20,14 @@ export type { SharedStore, StoredRecord } from './contract.js';
  */
 export function fileSnapshotStore(path: string): SnapshotStore {
   if (typeof path !== 'string' || path.length === 0) throw new ConfigError('fileSnapshotStore needs a path');
-  let seq = 0;
   return {
     async load() {
-      try {
-        const fh = await open(path, 'r');
-        try {
-          const { size } = await fh.stat();
-          if (size > MAX_RECORD_CHARS) return `oversize:${size}`;
-          return await readFile(fh, 'utf8');
-        } finally {
-          await fh.close();
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
+      const text = await readCapped(path, MAX_RECORD_CHARS);
+      return typeof text === 'number' ? `oversize:${text}` : text; // an oversize marker is refused as malformed
     },
     async save(record) {
       await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.${++seq}.tmp`;
-      try {
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(record, 'utf8');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-      } catch (err) {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        throw err;
-      }
+      await writeAtomic(path, record);
     },
   };
 }
@@ -100,11 +75,18 @@ export function fileStore(dir: string): SharedStore {
 }
 
 async function loadText(path: string): Promise<string | undefined> {
+  const text = await readCapped(path, 2 * MAX_RECORD_CHARS);
+  if (typeof text === 'number') throw new Error(`fileStore: entry of ${text} bytes`);
+  return text;
+}
+
+/** A file's text; `undefined` when it does not exist; its size in bytes (unread) when over `maxBytes`. */
+async function readCapped(path: string, maxBytes: number): Promise<string | number | undefined> {
   try {
     const fh = await open(path, 'r');
     try {
       const { size } = await fh.stat();
-      if (size > 2 * MAX_RECORD_CHARS) throw new Error(`fileStore: entry of ${size} bytes`);
+      if (size > maxBytes) return size;
       return await readFile(fh, 'utf8');
     } finally {
       await fh.close();

@@ -73,3 +73,40 @@ test('a shared layer that answers with a record from another instance: installed
   assert.equal(asked, 2);
   await Promise.all([c.close(), other.close(), capture.close()]);
 });
+
+test('a shared layer offers a record it was told of (broadcast): installed when newer, waiters for its kids resolved, older offers refused', async () => {
+  const clock = new ManualClock();
+  const idp = new FakeIdp(makeKey('k1'));
+  let ctx!: Parameters<SourceLayer>[1];
+  const c = createJwksCache({
+    jwksUri: URI,
+    fetch: idp.fetch,
+    clock,
+    scheduler: clock,
+    unknownKid: { burst: 1, cooldownMs: 60_000 },
+    sharedLayer: (below, context) => ((ctx = context), below),
+  });
+  await c.ready();
+  // spend the only token, so a lookup for k2 has to wait
+  await assert.rejects(c.getSigningKey('ghost'), (e: unknown) => (e as { code?: string }).code === 'KID_NOT_FOUND');
+  const waiting = c.getSigningKey('k2');
+  // another instance's record with k2 (built here through a second cache's leaf)
+  let captured: KeySetRecord | undefined;
+  const peer = createJwksCache({
+    jwksUri: URI,
+    fetch: new FakeIdp(makeKey('k1'), makeKey('k2')).fetch,
+    clock,
+    scheduler: clock,
+    sharedLayer: (below) => ({ load: async (cur, r, s) => (captured = await below.load(cur, r, s)) }),
+  });
+  await peer.ready();
+  const current = ctx.current()!;
+  assert.equal(ctx.jwksUri, URI);
+  assert.equal(ctx.offer({ ...captured!, version: current.version - 1, provenance: { kind: 'decoded' } }), false, 'an older record is refused');
+  assert.equal(ctx.offer({ ...captured!, version: current.version + 10, provenance: { kind: 'decoded' } }), true);
+  assert.equal((await waiting).kid, 'k2', 'the waiter was answered by the broadcast record');
+  assert.deepEqual(c.snapshot()?.keys.map((k) => k.kid), ['k1', 'k2']);
+  await c.close();
+  assert.equal(ctx.offer({ ...captured!, version: current.version + 20, provenance: { kind: 'decoded' } }), false, 'closed');
+  await peer.close();
+});

@@ -63,3 +63,8 @@ for (const [label, make] of [
     assert.throws(() => make(''), (e: unknown) => (e as { code?: string }).code === 'CONFIG_INVALID');
   });
 }
+
+test('package.json exports jwks-keeper/file-store with types and default, pointing at the build of src/store/file.ts', async () => {
+  const pkg = JSON.parse(await readFile(join(SRC, '..', 'package.json'), 'utf8')) as { exports: Record<string, { types?: string; default?: string }> };
+  assert.deepEqual(pkg.exports['./file-store'], { types: './dist/store/file.d.ts', default: './dist/store/file.js' });
+});
