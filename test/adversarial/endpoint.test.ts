@@ -442,7 +442,7 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
     summary.hostile(cache.snapshot()?.keys[0]?.kid === 'old');
   });
 
-  test('F5: single flight: 50 refresh() calls and 200 unknown-kid lookups during one slow fetch share that one request', async () => {
+  test('F5: single flight: 50 refresh() calls during one slow fetch share that one request; 200 unknown-kid lookups arriving meanwhile cost exactly one more', async () => {
     summary.case();
     const { cache, verifier, clock, idle } = client({ timeoutMs: 2_000 });
     await cache.ready();
@@ -450,6 +450,11 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
     idp.next({ kind: 'delay', ms: 150, then: { kind: 'jwks' } });
     idp.keys = [k1.jwk, makeKey('n2').jwk];
     const arrived = idp.request(hits + 1);
+    // requests the IdP had seen when the slow fetch's answer was installed (before any waiter is served)
+    let hitsAtAnswer = -1;
+    cache.on('refresh.succeeded', () => {
+      if (hitsAtAnswer < 0) hitsAtAnswer = idp.hits;
+    });
     const refreshes = Array.from({ length: 50 }, () => cache.refresh());
     const nowSec = Math.floor(clock.wallNow() / 1000);
     let lookupsSettled = 0;
@@ -462,13 +467,16 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
     await arrived;
     await clock.advance(150); // the server answers
     const results = await Promise.all(refreshes);
-    assert.equal(idp.hits, hits + 1, 'one request for all 50 refresh() calls');
+    assert.equal(hitsAtAnswer, hits + 1, 'one request for all 50 refresh() calls');
     for (const r of results) assert.deepEqual(r, results[0]);
     assert.equal(results[0]?.generation, 2);
     // the lookups may wait for the unknown-kid budget: run the clock until every one settled
     await driveUntil(clock, idle, () => lookupsSettled === 200, 1_000, 60, 'the unknown-kid lookups');
     await Promise.all(lookups);
-    assert.ok(idp.hits - hits <= 3, `lookups cost ${idp.hits - hits - 1} more requests (budget: burst 2)`);
+    // The lookups arrived after the slow request was sent, so its answer may predate their keys:
+    // it can bring a kid but not confirm one absent (waiters are settled by record version). One
+    // more request, sent after they arrived, answers all 200 (within the burst of 2).
+    assert.equal(idp.hits - hits, 2, `lookups cost ${idp.hits - hits - 1} more requests (budget: burst 2)`);
   });
 
   test('F5: close() during an in-flight fetch resolves without waiting for it (even if the fetch ignores abort), installs nothing, and closes the socket', { timeout: HANG_GUARD_MS }, async () => {
