@@ -23,8 +23,11 @@ before(() => {
   mkdirSync(pkg, { recursive: true });
   execFileSync('tar', ['xzf', join(dir, tgz), '-C', pkg, '--strip-components=1']);
   // the runtime dependency and the optional peers, as npm would install them
-  for (const dep of ['jose', 'express', 'fastify', 'fastify-plugin', 'koa', 'passport']) {
-    symlinkSync(join(root, 'node_modules', dep), join(dir, 'node_modules', dep));
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
+  for (const dep of ['jose', ...Object.keys(manifest.peerDependencies ?? {})]) {
+    const target = join(dir, 'node_modules', dep);
+    mkdirSync(join(target, '..'), { recursive: true }); // scoped names (@opentelemetry/api)
+    symlinkSync(join(root, 'node_modules', dep), target);
   }
 });
 
@@ -87,6 +90,26 @@ test('every adapter subpath loads with import and require()', () => {
     const cjs = execFileSync(process.execPath, ['--no-warnings', '-e', `console.log(Object.keys(require('jwks-keeper/${sub}')).filter((k) => k !== '__esModule' && k !== 'module.exports').sort().join(','))`], { cwd: dir, encoding: 'utf8' });
     assert.equal(cjs.trim(), esm.trim(), sub);
     assert.match(esm, sub === 'fastify' ? /jwksKeeper/ : sub === 'passport' ? /BearerStrategy/ : /bearerAuth/);
+  }
+});
+
+test('every package export loads from the tarball with import and require(), with the same names', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const subs = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+  assert.ok(subs.length >= 10);
+  for (const sub of subs) {
+    const name = `jwks-keeper${sub.slice(1)}`;
+    const esm = execFileSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', `import * as m from '${name}'; console.log(Object.keys(m).filter((k) => k !== 'default').sort().join(','))`], { cwd: dir, encoding: 'utf8' });
+    const cjs = execFileSync(process.execPath, ['--no-warnings', '-e', `console.log(Object.keys(require('${name}')).filter((k) => k !== '__esModule' && k !== 'module.exports' && k !== 'default').sort().join(','))`], { cwd: dir, encoding: 'utf8' });
+    const esmNames = esm.trim().split(',');
+    assert.ok(esmNames[0], `${name} exports something`);
+    if (esmNames.includes('module.exports')) {
+      // a module that shapes its require() face (jwks-rsa's callable default): a subset of its ESM names
+      const cjsNames = cjs.trim().split(',');
+      assert.ok(cjsNames.length > 0 && cjsNames.every((n) => esmNames.includes(n)), `${name}: ${cjs.trim()}`);
+    } else {
+      assert.equal(cjs.trim(), esm.trim(), name);
+    }
   }
 });
 
