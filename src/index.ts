@@ -20,7 +20,7 @@ export { createVerifier } from './verify/verifier.js';
 export { fileSnapshotStore } from './persistence.js';
 export type { SnapshotStore, PersistenceOptions, RestoreRefusal } from './persistence.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
-export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
+export type { JwksCacheOptions, UnknownKidOptions, PriorityOptions } from './options.js';
 export {
   JwksKeeperError,
   TokenInvalidError,

@@ -8,6 +8,8 @@ import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
 import type { PersistenceOptions, SnapshotStore } from './persistence.js';
 import { persistenceKey } from './persistence.js';
+import type { PriorityConfig } from './policy/priority.js';
+import { PRIORITY_DEFAULTS } from './policy/priority.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -29,8 +31,12 @@ export interface UnknownKidOptions {
   /** Waiting lookups held at once, across all kids. Default: 4096 (≈1 MiB of promises at most). */
   maxWaiters?: number;
   /**
-   * Waiting lookups one client (the `clientId` passed to `verify`) may hold. Default: 1/8 of
-   * `maxWaiters` (512), so a single client cannot occupy the waiting room. Applies only when
+   * Distinct unknown kids one client (the `clientId` passed to `verify`) may hold waiting, and
+   * its share of a full waiting room. Default: 1/8 of `maxWaiters` (512), so a single client
+   * cannot occupy the waiting room. Lookups for a kid the client already waits for are never
+   * refused by this cap while the room has space (behind a proxy every request carries the
+   * same `clientId`, and a burst of tokens for one new key must all pass); once the room is
+   * full, a client above its share cannot take a slot from another client. Applies only when
    * a `clientId` is given.
    */
   maxWaitersPerClient?: number;
@@ -42,6 +48,36 @@ export interface UnknownKidOptions {
    * a rotation cannot lock a real key out until the next rotation.
    */
   negativeTtlMs?: number;
+  /**
+   * The priority path: a popular unknown kid (a real new key, carried by many tokens from
+   * many clients) may start a refresh at once from a small allowance of its own instead of
+   * waiting for the next slot of the shared budget. `false` turns it off. See
+   * {@link PriorityOptions} for what "popular" means and what it costs.
+   */
+  priority?: PriorityOptions | false;
+}
+
+/**
+ * The priority path of the unknown-kid defence. A kid is *popular* when it was looked up at
+ * least `minSightings` times within `windowMs` and, when those lookups carry `clientId`s, by
+ * at least `minClients` distinct ones. A popular kid still absent after the shared budget is
+ * spent may start a refresh from the priority allowance (`burst`, one earned back per
+ * `cooldownMs`), at most once per key-set generation per kid. Worst case (an attacker making
+ * fake kids look popular): `burst + ⌈60 000 / cooldownMs⌉` extra JWKS requests in any minute
+ * (5 with the defaults, 3 a minute sustained), and a real kid then waits as without the
+ * priority path: at most one `unknownKid.cooldownMs`.
+ */
+export interface PriorityOptions {
+  /** Lookups of the kid needed within `windowMs`. Default: 3 (one-off random kids are seen once). */
+  minSightings?: number;
+  /** The popularity window. Unit: ms. Default: 10 000 (one default cooldown: a kid that slow gains little over the shared budget). */
+  windowMs?: number;
+  /** Distinct `clientId`s needed within `windowMs` when lookups carry one. Default: 3 (one client repeating a kid is not popularity). Set 1 if every request carries the same `clientId` (a proxy address). */
+  minClients?: number;
+  /** Priority refreshes available at once. Default: 2. `0` turns the priority path off. */
+  burst?: number;
+  /** One priority refresh is earned back per this many ms. Default: 20 000 (3 a minute sustained). */
+  cooldownMs?: number;
 }
 
 /** Options of {@link createJwksCache}. */
@@ -136,6 +172,8 @@ export interface ResolvedCacheOptions {
   maxWaitersPerClient: number;
   negativeCacheSize: number;
   negativeTtlMs: number;
+  /** The priority path; `burst` 0 when turned off. */
+  priority: PriorityConfig;
   clock: Clock;
   scheduler: Scheduler;
   random: Random;
@@ -167,6 +205,21 @@ function resolvePersistence(p: PersistenceOptions | undefined): ResolvedCacheOpt
     throw new ConfigError('persistence.store must have load() and save()');
   }
   return { store, key: persistenceKey(p.secret) };
+}
+
+function resolvePriority(p: PriorityOptions | false | undefined, maxWaiters: number): PriorityConfig {
+  const capacity = Math.max(1024, 4 * maxWaiters);
+  if (p === false) return { ...PRIORITY_DEFAULTS, burst: 0, capacity };
+  if (p !== undefined && (p === null || typeof p !== 'object')) throw new ConfigError('unknownKid.priority must be an object or false');
+  const d = PRIORITY_DEFAULTS;
+  return {
+    minSightings: num('unknownKid.priority.minSightings', p?.minSightings, d.minSightings, 1, 1_000),
+    windowMs: num('unknownKid.priority.windowMs', p?.windowMs, d.windowMs, 1, 3_600_000),
+    minClients: num('unknownKid.priority.minClients', p?.minClients, d.minClients, 1, 1_000),
+    burst: num('unknownKid.priority.burst', p?.burst, d.burst, 0, 100),
+    cooldownMs: num('unknownKid.priority.cooldownMs', p?.cooldownMs, d.cooldownMs, 1),
+    capacity,
+  };
 }
 
 /** Apply defaults and reject incoherent combinations. @internal */
@@ -223,6 +276,7 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     maxWaitersPerClient: num('unknownKid.maxWaitersPerClient', uk.maxWaitersPerClient, Math.max(1, Math.floor(maxWaiters / 8)), 1, 1_000_000),
     negativeCacheSize: num('unknownKid.negativeCacheSize', uk.negativeCacheSize, 10_000, 0, 10_000_000),
     negativeTtlMs: num('unknownKid.negativeTtlMs', uk.negativeTtlMs, 300_000, 0),
+    priority: resolvePriority(uk.priority, maxWaiters),
     clock: o.clock ?? systemClock,
     scheduler: o.scheduler ?? systemScheduler,
     random: o.random ?? Math.random,
