@@ -1,6 +1,6 @@
 /**
- * The priority path's pure parts, as tables: popularity, the allowance, the attack bound and
- * the gate's decision. Time is an explicit manual clock (`now` in ms).
+ * The priority path's pure parts, as tables: popularity, the allowance and the attack bound
+ * (the gate's decision with it: test/unit/gate/decide-priority.test.ts). Time is an explicit manual clock (`now` in ms).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,14 +8,11 @@ import {
   PRIORITY_DEFAULTS,
   PopularityTracker,
   PriorityAllowance,
-  decideUnknownKid,
   emptySightings,
   isPopular,
   priorityAttemptsPerWindow,
   recordSighting,
   seededHash,
-  type GateAction,
-  type GateInput,
   type PopularityConfig,
 } from '../../../src/policy/priority.js';
 
@@ -166,33 +163,5 @@ describe('PriorityAllowance', () => {
       }
     }
     assert.equal(spent, 1);
-  });
-});
-
-describe('decideUnknownKid (table)', () => {
-  const base: GateInput = { now: 1_000, inflight: false, needsNewFetch: false, budgetReadyAt: 1_000, priorityReadyAt: Infinity, deadline: 11_000 };
-  const rows: { name: string; i: Partial<GateInput>; want: GateAction }[] = [
-    { name: 'in flight: join', i: { inflight: true, budgetReadyAt: 5_000 }, want: { decision: 'joined' } },
-    { name: 'in flight, needs a newer fetch: wait for the earlier of both', i: { inflight: true, needsNewFetch: true, budgetReadyAt: 8_000, priorityReadyAt: 3_000 }, want: { decision: 'waited', wakeAt: 3_000 } },
-    { name: 'budget ready: refetch (the allowance is kept)', i: { priorityReadyAt: 0 }, want: { decision: 'refetch' } },
-    { name: 'budget spent, popular and allowance ready: priority refetch', i: { budgetReadyAt: 9_000, priorityReadyAt: 1_000 }, want: { decision: 'priority-refetch' } },
-    { name: 'budget spent, not popular: wait for the slot', i: { budgetReadyAt: 9_000 }, want: { decision: 'waited', wakeAt: 9_000 } },
-    { name: 'budget spent, popular, allowance later than the slot: wait for the slot', i: { budgetReadyAt: 9_000, priorityReadyAt: 15_000 }, want: { decision: 'waited', wakeAt: 9_000 } },
-    { name: 'budget spent, popular, allowance sooner: wait for the allowance', i: { budgetReadyAt: 9_000, priorityReadyAt: 4_000 }, want: { decision: 'waited', wakeAt: 4_000 } },
-    { name: 'no refresh before the deadline: give up', i: { budgetReadyAt: 20_000 }, want: { decision: 'wait-timeout', retryAfterMs: 19_000 } },
-    { name: 'the allowance saves a lookup the slot would not', i: { budgetReadyAt: 20_000, priorityReadyAt: 10_000 }, want: { decision: 'waited', wakeAt: 10_000 } },
-    { name: 'backoff (both at Infinity-like times): give up', i: { budgetReadyAt: 60_000, priorityReadyAt: 60_000 }, want: { decision: 'wait-timeout', retryAfterMs: 59_000 } },
-  ];
-  for (const r of rows) test(r.name, () => assert.deepEqual(decideUnknownKid({ ...base, ...r.i }), r.want));
-
-  test('never later than without the priority path (one cooldown): for any input, waking is no later than the budget slot', () => {
-    for (let b = 0; b < 30_000; b += 1_250) {
-      for (const p of [0, 500, 5_000, 12_000, 40_000, Infinity]) {
-        const without = decideUnknownKid({ ...base, budgetReadyAt: b, priorityReadyAt: Infinity });
-        const withP = decideUnknownKid({ ...base, budgetReadyAt: b, priorityReadyAt: p });
-        const at = (a: GateAction) => (a.decision === 'waited' ? a.wakeAt : a.decision === 'wait-timeout' ? Infinity : base.now);
-        assert.ok(at(withP) <= at(without), `budget ${b}, priority ${p}`);
-      }
-    }
   });
 });
