@@ -28,6 +28,7 @@ import type { SupportedAlg, ValidatedKey } from './jwks/validate.js';
 import { SUPPORTED_ALGS } from './jwks/validate.js';
 import { UnknownKidGate } from './gate/gate.js';
 import type { JwksCacheOptions, ResolvedCacheOptions } from './options.js';
+import { withLogger } from './logging.js';
 import { resolveCacheOptions } from './options.js';
 import { memoryBudget } from './source/budget.js';
 import type { ComposedSource } from './source/compose.js';
@@ -45,7 +46,7 @@ function signingKeyOf(k: ValidatedKey, generation: number): SigningKey {
 
 /** Create a JWKS cache. Nothing is fetched until first use or `ready()`. */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
-  return new JwksCacheImpl(resolveCacheOptions(options, checkJwksUrl));
+  return withLogger(new JwksCacheImpl(resolveCacheOptions(options, checkJwksUrl)), options.logger);
 }
 
 class JwksCacheImpl implements JwksCache {

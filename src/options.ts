@@ -10,6 +10,7 @@ import type { PersistenceOptions, SnapshotStore } from './store/snapshot-store.j
 import { persistenceKey } from './store/codec.js';
 import type { PriorityConfig } from './policy/priority.js';
 import { PRIORITY_DEFAULTS } from './policy/priority.js';
+import type { Logger } from './logging.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -142,6 +143,8 @@ export interface JwksCacheOptions {
   random?: Random;
   /** Called when an event listener throws. Default: ignore. */
   onListenerError?: (err: unknown, event: string) => void;
+  /** A pino-compatible logger (`debug`/`info`/`warn`/`error`(obj, msg)) for the cache's events, at the levels listed by `attachLogger`. Default: none (no logging). */
+  logger?: Logger;
 }
 
 /** Options after defaults and validation. @internal */
