@@ -132,9 +132,10 @@ export class Refresher {
       const record = await d.source.load(d.holder.record, reason, signal);
       if (this.#closed) throw new KeysUnavailableError('CLOSED', 'closed');
       if (record.provenance.kind === 'not-modified') d.stats.notModified++;
-      else d.stats.fetchesModified++;
+      else if (record.provenance.kind === 'modified') d.stats.fetchesModified++;
       d.stats.consecutiveFailures = 0;
-      const { installed, changed, generation } = d.holder.accept(record, 'fetch');
+      // a record read from a shared store is another instance's: aged by its fetchedAt
+      const { installed, changed, generation } = d.holder.accept(record, record.provenance.kind === 'decoded' ? 'shared' : 'fetch');
       const current = d.holder.record;
       if (installed && current) d.persist(current);
       const now = d.clock.monotonicNow();
