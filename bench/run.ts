@@ -11,13 +11,16 @@
  *   --parallel N               paced runs at once (default 6)
  *   --write / --no-write       write docs/ (default: only for a full run of everything)
  *   --report-only              rebuild the markdown and SVG from .bench-out/results-<mode>.json
+ *   --out FILE                 write the markdown of this run to FILE (and its SVG next to it,
+ *                              under img/), e.g. `--scenarios rotation --out docs/benchmarks-rotation.md`
+ *                              to publish one scenario without rewriting docs/benchmarks.md
  *
  * Results always go to .bench-out/results-<mode>.json (the previous run's to
  * results-<mode>-previous.json, for the run-to-run comparison); when docs/ is not written, the markdown and
  * SVG go to .bench-out/ too.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_ADAPTERS, type AdapterId } from './lib/adapters.js';
 import { runSuite, SCENARIOS, type Mode, type SuiteResult } from './lib/orchestrator.js';
@@ -27,7 +30,7 @@ import type { ScenarioId } from './lib/types.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function parse(argv: string[]): { mode: Mode; only?: AdapterId[]; scenarios?: ScenarioId[]; parallel?: number; write?: boolean; reportOnly?: boolean } {
+function parse(argv: string[]): { mode: Mode; only?: AdapterId[]; scenarios?: ScenarioId[]; parallel?: number; write?: boolean; reportOnly?: boolean; out?: string } {
   const out: ReturnType<typeof parse> = { mode: 'full' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
@@ -70,6 +73,9 @@ function parse(argv: string[]): { mode: Mode; only?: AdapterId[]; scenarios?: Sc
       case '--report-only':
         out.reportOnly = true;
         break;
+      case '--out':
+        out.out = value();
+        break;
       case '--help':
       case '-h':
         console.log(readmeOfThisFile());
@@ -83,7 +89,7 @@ function parse(argv: string[]): { mode: Mode; only?: AdapterId[]; scenarios?: Sc
 }
 
 function readmeOfThisFile(): string {
-  return 'usage: npm run bench [-- --quick|--smoke] [--only a,b] [--scenarios a,b] [--parallel N] [--write|--no-write]';
+  return 'usage: npm run bench [-- --quick|--smoke] [--only a,b] [--scenarios a,b] [--parallel N] [--write|--no-write] [--out FILE]';
 }
 
 async function main(): Promise<void> {
@@ -132,8 +138,13 @@ async function main(): Promise<void> {
     }
     writeFileSync(resultsPath, JSON.stringify({ machine: m, ...r }, null, 1));
   }
-  const mdPath = write ? join(root, 'docs', 'benchmarks.md') : join(outDir, 'benchmarks.md');
-  const svgPath = write ? join(root, 'docs', 'img', 'rotation-under-flood.svg') : join(outDir, 'rotation-under-flood.svg');
+  const outFile = args.out === undefined ? undefined : resolve(args.out);
+  const mdPath = outFile ?? (write ? join(root, 'docs', 'benchmarks.md') : join(outDir, 'benchmarks.md'));
+  const svgPath = outFile
+    ? join(dirname(outFile), 'img', `${basename(outFile, '.md')}.svg`)
+    : write
+      ? join(root, 'docs', 'img', 'rotation-under-flood.svg')
+      : join(outDir, 'rotation-under-flood.svg');
   mkdirSync(dirname(svgPath), { recursive: true });
   mkdirSync(dirname(mdPath), { recursive: true });
   const svg = rotationSvg(r);

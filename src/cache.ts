@@ -149,6 +149,8 @@ class JwksCacheImpl implements JwksCache {
         },
         readyAt: (now) => refresher.readyAt(now),
         tryBudgeted: (reason) => refresher.tryBudgeted(reason),
+        backoffReadyAt: (now) => refresher.backoffReadyAt(now),
+        tryPriority: () => refresher.tryPriority(),
         get lastError() {
           return source.backoff.lastError;
         },

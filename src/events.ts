@@ -5,13 +5,22 @@
 
 import type { RestoreRefusal } from './store/codec.js';
 
-/** Why a refresh started. */
-export type RefreshReason = 'initial' | 'scheduled' | 'retry' | 'unknown-kid' | 'signature-failure' | 'manual' | 'stale';
+/**
+ * Why a refresh started. `unknown-kid-priority`: a popular unknown kid started it from the
+ * priority allowance (not the shared budget; see the README's "Unknown-kid defence").
+ */
+export type RefreshReason = 'initial' | 'scheduled' | 'retry' | 'unknown-kid' | 'unknown-kid-priority' | 'signature-failure' | 'manual' | 'stale';
 
 /** What the unknown-kid defence decided for one lookup. */
 export type UnknownKidDecision =
   /** The lookup started a refresh (it had budget). */
   | 'refetch'
+  /**
+   * The shared budget was spent, but the kid is popular (looked up several times, by several
+   * clients, within the popularity window): a refresh started on the priority allowance. Also
+   * counted when a refresh for waiting lookups starts this way.
+   */
+  | 'priority-refetch'
   /** A refresh was already in flight; the lookup joined it. */
   | 'joined'
   /** The budget was spent; the lookup waits for the next permitted refresh. */

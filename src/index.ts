@@ -27,7 +27,7 @@ export type { RefreshBudget, BudgetAnswer } from './source/budget.js';
 export type { LayerContext, RecordSource, SourceLayer } from './source/types.js';
 export type { KeySetRecord, RecordProvenance } from './core/record.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
-export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
+export type { JwksCacheOptions, UnknownKidOptions, PriorityOptions } from './options.js';
 export {
   JwksKeeperError,
   TokenInvalidError,

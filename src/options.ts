@@ -30,8 +30,12 @@ export interface UnknownKidOptions {
   /** Waiting lookups held at once, across all kids. Default: 4096 (≈1 MiB of promises at most). */
   maxWaiters?: number;
   /**
-   * Waiting lookups one client (the `clientId` passed to `verify`) may hold. Default: 1/8 of
-   * `maxWaiters` (512), so a single client cannot occupy the waiting room. Applies only when
+   * Distinct unknown kids one client (the `clientId` passed to `verify`) may hold waiting, and
+   * its share of a full waiting room. Default: 1/8 of `maxWaiters` (512), so a single client
+   * cannot occupy the waiting room. Lookups for a kid the client already waits for are never
+   * refused by this cap while the room has space (behind a proxy every request carries the
+   * same `clientId`, and a burst of tokens for one new key must all pass); once the room is
+   * full, a client above its share cannot take a slot from another client. Applies only when
    * a `clientId` is given.
    */
   maxWaitersPerClient?: number;
@@ -43,6 +47,37 @@ export interface UnknownKidOptions {
    * a rotation cannot lock a real key out until the next rotation.
    */
   negativeTtlMs?: number;
+  /**
+   * The priority path: a popular unknown kid (a real new key, carried by many tokens from
+   * many clients) may start a refresh at once from a small allowance of its own instead of
+   * waiting for the next slot of the shared budget. `false` turns it off. See
+   * {@link PriorityOptions} for what "popular" means and what it costs.
+   */
+  priority?: PriorityOptions | false;
+}
+
+/**
+ * The priority path of the unknown-kid defence. A kid is *popular* when it was looked up at
+ * least `minSightings` times within `windowMs` and, when those lookups carry `clientId`s, by
+ * at least `minClients` distinct ones. A popular kid still absent after the shared budget is
+ * spent may start a refresh from the priority allowance (`burst`, one earned back per
+ * `cooldownMs`), at most once per key-set generation per kid. Worst case (an attacker making
+ * fake kids look popular): `burst + ⌈60 000 / cooldownMs⌉` extra JWKS requests in any minute
+ * per instance (5 with the defaults, 3 a minute sustained), and a real kid then waits as
+ * without the priority path: at most one `unknownKid.cooldownMs`. The allowance is local to
+ * each instance, also with a custom (fleet-wide) `budget`.
+ */
+export interface PriorityOptions {
+  /** Lookups of the kid needed within `windowMs`. Default: 3 (one-off random kids are seen once). */
+  minSightings?: number;
+  /** The popularity window. Unit: ms. Default: 10 000 (one default cooldown: a kid that slow gains little over the shared budget). */
+  windowMs?: number;
+  /** Distinct `clientId`s needed within `windowMs` when lookups carry one. Default: 3 (one client repeating a kid is not popularity). Set 1 if every request carries the same `clientId` (a proxy address). */
+  minClients?: number;
+  /** Priority refreshes available at once. Default: 2. `0` turns the priority path off. */
+  burst?: number;
+  /** One priority refresh is earned back per this many ms. Default: 20 000 (3 a minute sustained). */
+  cooldownMs?: number;
 }
 
 /** Discovery settings of a cache (the `discovery` option). */

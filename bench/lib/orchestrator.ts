@@ -47,6 +47,7 @@ export function suiteConfig(mode: Mode): SuiteConfig {
       phases: [
         { kind: 'after-fetch', delayMs: 0 },
         { kind: 'after-fetch', delayMs: 5_000 },
+        { kind: 'after-fetch', delayMs: 9_500 },
         { kind: 'fixed' },
       ],
       announced: { publishAtMs: 5_000, useAtMs: 15_000, endMs: 45_000, validPerSec: 100, oldKid: OLD, newKid: NEW },
@@ -180,7 +181,9 @@ export async function inPool<T>(tasks: (() => Promise<T>)[], limit: number): Pro
 
 export function phaseLabel(p: RotationPhase): string {
   if (p.kind === 'fixed') return 'at a fixed time (t = 30 s, whatever the library last did)';
-  return p.delayMs === 0 ? 'right after a refetch' : `${p.delayMs / 1000} s after a refetch`;
+  if (p.delayMs === 0) return 'right after a refetch';
+  if (p.delayMs === 9_500) return '9.5 s after a refetch (right before the next 10 s slot)';
+  return `${p.delayMs / 1000} s after a refetch`;
 }
 
 export interface SuiteResult {

@@ -178,6 +178,9 @@ async function rotation(req: RunRequest<'rotation'>): Promise<RotationResult> {
   const firstNew = newRecs.filter((r) => r.ok).reduce((m, r) => Math.min(m, r.done), Infinity);
   const lastRej = rejected.reduce((m, r) => Math.max(m, r.done), -Infinity);
   const lat = latencies(recs);
+  // latency of every valid request sent from the rotation on; one that never settled counts as the whole drain
+  const afterRot = recs.filter((r) => r.sent >= tRot);
+  const latAfter = afterRot.map((r) => (Number.isNaN(r.done) ? p.postMs + p.drainMs : r.done - r.sent)).sort((x, y) => x - y);
   const upTimes = log.filter((e) => e[1] !== 'other').map((e) => e[0] - wallOrigin);
   const fromSec = -Math.floor(tRot / 1000);
   const from = tRot + fromSec * 1000;
@@ -213,6 +216,9 @@ async function rotation(req: RunRequest<'rotation'>): Promise<RotationResult> {
     p50Ms: percentile(lat, 50),
     p99Ms: percentile(lat, 99),
     p99NewMs: percentile(latencies(newRecs), 99),
+    p50AfterMs: percentile(latAfter, 50),
+    p99AfterMs: percentile(latAfter, 99),
+    over1sAfter: latAfter.filter((x) => x > 1000).length,
     unsettled: recs.filter((r) => Number.isNaN(r.done)).length,
     upstream: upTimes.length,
     upstreamAfterRotation: upTimes.filter((t) => t >= tRot).length,

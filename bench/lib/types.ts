@@ -118,6 +118,12 @@ export interface RotationResult {
   p50Ms: number;
   p99Ms: number;
   p99NewMs: number;
+  /** p50 latency of the valid requests sent from the rotation on (ms; unsettled ones count as the drain). */
+  p50AfterMs: number;
+  /** p99 latency of the valid requests sent from the rotation on (ms). */
+  p99AfterMs: number;
+  /** Valid requests sent from the rotation on that took more than 1 s (or never settled). */
+  over1sAfter: number;
   unsettled: number;
   upstream: number;
   upstreamAfterRotation: number;

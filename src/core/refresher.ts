@@ -12,7 +12,7 @@ import type { RefreshReason, SafeEmitter } from '../events.js';
 import { backgroundRefreshAt } from '../policy/refresh.js';
 import type { Clock, Random, Scheduler, TimerHandle } from '../runtime/clock.js';
 import type { ComposedSource } from '../source/compose.js';
-import { LoadRefusedError } from '../source/types.js';
+import { LoadRefusedError, PRIORITY_REASON } from '../source/types.js';
 
 /** What the refresher needs. */
 export interface RefresherDeps {
@@ -106,6 +106,23 @@ export class Refresher {
     const now = this.#d.clock.monotonicNow();
     if (this.readyAt(now) > now) return false;
     void this.start(reason);
+    return true;
+  }
+
+  /** When the backoff permits a load (the priority allowance's own bucket is the gate's). */
+  backoffReadyAt(now: number): number {
+    return Math.max(now, this.#d.source.backoff.nextAttemptAt);
+  }
+
+  /**
+   * Start a load paid by the unknown-kid gate's priority allowance, if nothing is in flight
+   * and the backoff permits one now. It does not spend the shared budget.
+   */
+  tryPriority(): boolean {
+    if (this.#op || this.#closed) return false;
+    const now = this.#d.clock.monotonicNow();
+    if (this.backoffReadyAt(now) > now) return false;
+    void this.start(PRIORITY_REASON);
     return true;
   }
 

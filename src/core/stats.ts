@@ -3,7 +3,7 @@ import type { JwksCacheStats } from './api.js';
 import type { UnknownKidDecision } from '../events.js';
 
 /** Every unknown-kid decision, in the order stats list them. */
-export const DECISIONS: readonly UnknownKidDecision[] = ['refetch', 'joined', 'waited', 'negative-hit', 'pregate-reject', 'capacity-reject', 'evicted', 'wait-timeout', 'found', 'not-found'];
+export const DECISIONS: readonly UnknownKidDecision[] = ['refetch', 'priority-refetch', 'joined', 'waited', 'negative-hit', 'pregate-reject', 'capacity-reject', 'evicted', 'wait-timeout', 'found', 'not-found'];
 
 /** Zeroed counters. */
 export function newStats(): JwksCacheStats {

@@ -3,10 +3,9 @@
  * clock, no timer, no I/O: the gate (`gate.ts`) gathers the state, calls these, and carries
  * out what they say. Tested by tables (test/unit/gate).
  *
- * The priority path for popular kids (issue 11) plugs in here: `ArrivalState.frequency`
- * (how often the kid was asked for recently) is given to {@link decideUnknownKid} and the
- * budget it asks is `ArrivalState.readyAt`; a priority rule is a new branch before `waited`
- * / `wait-timeout` (e.g. a separate, smaller budget for kids above a frequency threshold).
+ * The priority path for popular kids (`policy/priority.ts`): when the shared budget is spent,
+ * a popular kid may start a load on a small allowance of its own
+ * (`ArrivalState.priorityReadyAt`); it only ever makes a wait shorter, never longer.
  */
 
 /** Configuration of the decisions. */
@@ -40,8 +39,13 @@ export interface ArrivalState {
   readonly inflight: boolean;
   /** The budget the gate asks: monotonic time at which the next budgeted load may start (backoff and bucket). */
   readonly readyAt: number;
-  /** How often the kid was asked for recently (seam for the priority path; not used by today's rule). */
+  /** How often the kid was asked for recently (the waiting room's admission uses it). */
   readonly frequency: number;
+  /**
+   * When the priority allowance (and the backoff) permits a load for this kid: `Infinity`
+   * unless the kid is popular and has not spent the allowance in this generation.
+   */
+  readonly priorityReadyAt: number;
 }
 
 /** What the gate does with the lookup (decision names are those of `UnknownKidDecision`). */
@@ -56,6 +60,8 @@ export type GateDecision =
   | { readonly kind: 'joined' }
   /** Start a budgeted load now and wait for it. */
   | { readonly kind: 'refetch' }
+  /** The budget is spent but the kid is popular: start a load on the priority allowance now and wait for it. */
+  | { readonly kind: 'priority-refetch' }
   /** Wait; when `armAt` is set, serve the room at that time (else when the load in flight ends). */
   | { readonly kind: 'waited'; readonly armAt: number | undefined }
   /** Leave the room and reject with `UNKNOWN_KID_WAIT_TIMEOUT`: no load can start before the deadline. */
@@ -65,6 +71,7 @@ const NEGATIVE_HIT: GateDecision = Object.freeze({ kind: 'negative-hit' });
 const ASK: GateDecision = Object.freeze({ kind: 'ask-admission' });
 const JOINED: GateDecision = Object.freeze({ kind: 'joined' });
 const REFETCH: GateDecision = Object.freeze({ kind: 'refetch' });
+const PRIORITY_REFETCH: GateDecision = Object.freeze({ kind: 'priority-refetch' });
 const WAIT_FOR_INFLIGHT: GateDecision = Object.freeze({ kind: 'waited', armAt: undefined });
 
 /** True when the negative cache answers: same generation, younger than the TTL. */
@@ -79,8 +86,10 @@ export function decideUnknownKid(s: ArrivalState, now: number, cfg: GateDecision
   if (s.admission === 'full') return { kind: 'capacity-reject', retryAfterMs: Math.max(0, s.readyAt - now) };
   if (s.inflight) return s.needsNewFetch ? WAIT_FOR_INFLIGHT : JOINED;
   if (s.readyAt <= now) return REFETCH;
-  if (s.readyAt > now + cfg.maxWaitMs) return { kind: 'wait-timeout', retryAfterMs: s.readyAt - now };
-  return { kind: 'waited', armAt: s.readyAt };
+  if (s.priorityReadyAt <= now) return PRIORITY_REFETCH;
+  const at = Math.min(s.readyAt, s.priorityReadyAt);
+  if (at > now + cfg.maxWaitMs) return { kind: 'wait-timeout', retryAfterMs: at - now };
+  return { kind: 'waited', armAt: at };
 }
 
 /** Serving the room: a waiter whose deadline comes before the next permitted load times out now. */

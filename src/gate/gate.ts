@@ -1,7 +1,8 @@
 /**
  * The unknown-kid gate: what happens to a lookup for a kid absent from the current key set
  * (and to a signature recheck on a known kid). The negative cache answers repeated kids; the
- * rest wait in a bounded, frequency-aware waiting room for the next budgeted load. Every
+ * rest wait in a bounded, frequency-aware waiting room for the next budgeted load, or, for a
+ * popular kid (a real new key), for a load paid by the priority allowance. Every
  * decision comes from `decide.ts` (pure); this class gathers the state, carries decisions out
  * and keeps the stats and events (`unknownKid`).
  *
@@ -16,6 +17,8 @@ import { KeysUnavailableError, TokenInvalidError, sanitizeForLog } from '../erro
 import type { RefreshReason, SafeEmitter, UnknownKidDecision } from '../events.js';
 import type { SupportedAlg } from '../jwks/validate.js';
 import { RecentFrequency } from '../policy/frequency.js';
+import type { PriorityConfig } from '../policy/priority.js';
+import { PopularityTracker, PriorityAllowance } from '../policy/priority.js';
 import type { Waiter } from '../policy/waiting-room.js';
 import { WaitingRoom } from '../policy/waiting-room.js';
 import type { Clock, Random, Scheduler, TimerHandle } from '../runtime/clock.js';
@@ -27,6 +30,8 @@ export interface GateConfig extends GateDecisionConfig {
   readonly negativeCacheSize: number;
   readonly maxWaiters: number;
   readonly maxWaitersPerClient: number;
+  /** The priority path (`burst` 0: off). */
+  readonly priority: PriorityConfig;
 }
 
 /** The refresh side the gate asks. */
@@ -36,6 +41,10 @@ export interface GateRefresher {
   readyAt(now: number): number;
   /** Start a budgeted load if permitted now. */
   tryBudgeted(reason: RefreshReason): boolean;
+  /** When the backoff permits a load (the priority allowance is the gate's own). */
+  backoffReadyAt(now: number): number;
+  /** Start a load that does not spend the shared budget (the gate paid its priority allowance), if the backoff permits one now. */
+  tryPriority(): boolean;
   /** The last refresh failure, if the last attempt failed. */
   readonly lastError: KeysUnavailableError | undefined;
 }
@@ -63,6 +72,10 @@ export class UnknownKidGate {
   readonly #d: GateDeps;
   readonly #room: WaitingRoom<ResolvedKeys>;
   readonly #sketch: RecentFrequency;
+  readonly #popularity: PopularityTracker;
+  readonly #priority: PriorityAllowance;
+  /** Kids admitted to the room while popular: candidates for the priority allowance (at most `maxWaiters`). */
+  readonly #popularWaiting = new Set<string>();
   readonly #negative = new Map<string, NegativeEntry>();
   #recheck: RecheckState | undefined;
   #timer: TimerHandle | undefined;
@@ -73,6 +86,32 @@ export class UnknownKidGate {
     this.#d = deps;
     this.#room = new WaitingRoom(deps.cfg.maxWaiters, deps.cfg.maxWaitersPerClient);
     this.#sketch = new RecentFrequency(Math.max(1024, 16 * deps.cfg.maxWaiters), deps.random);
+    this.#popularity = new PopularityTracker(deps.cfg.priority, deps.random);
+    this.#priority = new PriorityAllowance(deps.cfg.priority, deps.clock.monotonicNow());
+  }
+
+  /** When the priority allowance (and the backoff) permits a load for `kid`: `Infinity` unless it is popular and has not spent it in this generation. */
+  #priorityReadyAt(kid: string, popular: boolean, now: number): number {
+    if (!popular || !this.#priority.eligible(kid, this.#d.holder.generation)) return Infinity;
+    return Math.max(this.#priority.readyAt(now), this.#d.refresher.backoffReadyAt(now));
+  }
+
+  /** Spend the priority allowance for `kid` and start a load, if both permit it now. */
+  #tryPriority(kid: string): boolean {
+    const r = this.#d.refresher;
+    if (r.inflight || this.#closed) return false;
+    const now = this.#now();
+    if (this.#priorityReadyAt(kid, true, now) > now || !r.tryPriority()) return false;
+    this.#priority.spend(kid, now, this.#d.holder.generation);
+    return true;
+  }
+
+  /** Remember a popular waiting kid; bounded by the kids in the room. */
+  #notePopularWaiting(kid: string): void {
+    const set = this.#popularWaiting;
+    if (set.has(kid)) return;
+    if (set.size >= this.#d.cfg.maxWaiters) for (const k of set) if (!this.#room.has(k)) set.delete(k);
+    if (set.size < this.#d.cfg.maxWaiters) set.add(kid);
   }
 
   #now(): number {
@@ -112,6 +151,7 @@ export class UnknownKidGate {
       inflight: r.inflight,
       readyAt: r.readyAt(now),
       frequency: 0,
+      priorityReadyAt: Infinity,
     };
     let decision = decideUnknownKid(state, now, d.cfg);
     if (decision.kind === 'negative-hit') {
@@ -120,6 +160,9 @@ export class UnknownKidGate {
     }
     if (negative) this.#negative.delete(kid);
     const frequency = (state.frequency = this.#sketch.add(kid));
+    // a sighting for the priority path (signature rechecks are about known kids: never popular)
+    const popular = !needsNewFetch && d.cfg.priority.burst > 0 && this.#popularity.observe(kid, clientId, now);
+    state.priorityReadyAt = this.#priorityReadyAt(kid, popular, now);
     return new Promise<ResolvedKeys>((resolve, reject) => {
       const w: GateWaiter = {
         kid,
@@ -136,7 +179,8 @@ export class UnknownKidGate {
         },
         reject,
       };
-      const admission = this.#room.admit(w, frequency);
+      const admission = this.#room.admit(w, frequency, popular);
+      if (admission.admitted && popular) this.#notePopularWaiting(kid);
       if (admission.admitted && admission.evicted) {
         const e = admission.evicted;
         this.#decide(e.kid, 'evicted', e.clientId);
@@ -157,6 +201,11 @@ export class UnknownKidGate {
           this.#syncGauges();
           this.#decide(kid, 'refetch', clientId);
           r.tryBudgeted(needsNewFetch ? 'signature-failure' : 'unknown-kid');
+          return;
+        case 'priority-refetch':
+          this.#syncGauges();
+          this.#decide(kid, 'priority-refetch', clientId);
+          this.#tryPriority(kid);
           return;
         case 'wait-timeout':
           this.#room.sweep((_k, x) => x === w);
@@ -190,21 +239,47 @@ export class UnknownKidGate {
     }, at - this.#now());
   }
 
-  /** Start a budgeted load for the room if permitted now, else re-arm; time out waiters that cannot be served. */
+  /**
+   * Start a load for the room if one is permitted now (the shared budget first, then the
+   * priority allowance for a popular waiting kid), else re-arm for the earliest; time out
+   * waiters that cannot be served before their deadline.
+   */
   #serve(): void {
     const r = this.#d.refresher;
     if (this.#closed || this.#room.size === 0 || r.inflight) return;
     const now = this.#now();
     const readyAt = r.readyAt(now);
+    // popular waiting kids that may still spend the priority allowance, and when
+    const popularAt = new Map<string, number>();
+    let priorityKid: string | undefined;
+    let priorityAt = Infinity;
+    for (const kid of this.#popularWaiting) {
+      if (!this.#room.has(kid)) {
+        this.#popularWaiting.delete(kid);
+        continue;
+      }
+      const at = this.#priorityReadyAt(kid, true, now);
+      popularAt.set(kid, at);
+      if (at < priorityAt) {
+        priorityAt = at;
+        priorityKid = kid;
+      }
+    }
     this.#room.sweep((kid, w) => {
-      if (!waiterTimesOut(w.deadline, readyAt)) return false;
+      const at = Math.min(readyAt, popularAt.get(kid) ?? Infinity);
+      if (!waiterTimesOut(w.deadline, at)) return false;
       this.#decide(kid, 'wait-timeout', w.clientId);
-      w.reject(this.#waitTimeoutError(readyAt - now));
+      w.reject(this.#waitTimeoutError(at - now));
       return true;
     });
     this.#syncGauges();
     if (this.#room.size === 0) return;
-    if (!r.tryBudgeted('unknown-kid')) this.#arm(readyAt);
+    if (r.tryBudgeted('unknown-kid')) return;
+    if (priorityKid !== undefined && this.#room.has(priorityKid) && this.#tryPriority(priorityKid)) {
+      this.#decide(priorityKid, 'priority-refetch', undefined);
+      return;
+    }
+    this.#arm(Math.min(readyAt, priorityAt));
   }
 
   /**

@@ -37,6 +37,11 @@ export const CACHE_NUMBERS = {
   'unknownKid.maxWaitersPerClient': { default: 512, min: 1, max: 1_000_000, unit: 'count', why: 'default: maxWaiters / 8, so one client cannot occupy the room' },
   'unknownKid.negativeCacheSize': { default: 10_000, min: 0, max: 10_000_000, unit: 'count', why: 'kids remembered as absent; oldest forgotten first' },
   'unknownKid.negativeTtlMs': { default: 300_000, min: 0, max: MAX, unit: 'ms', why: 'bounded so a lagging IdP replica cannot lock a real key out until the next rotation' },
+  'unknownKid.priority.minSightings': { default: 3, min: 1, max: 1_000, unit: 'count', why: 'one-off random kids are seen once; a real new key by every token' },
+  'unknownKid.priority.windowMs': { default: 10_000, min: 1, max: 3_600_000, unit: 'ms', why: 'one default cooldown: a kid slower than that gains little over the shared budget' },
+  'unknownKid.priority.minClients': { default: 3, min: 1, max: 1_000, unit: 'count', why: 'one client repeating a kid is not popularity (lookups that carry a clientId)' },
+  'unknownKid.priority.burst': { default: 2, min: 0, max: 100, unit: 'count', why: 'priority refreshes available at once; 0 turns the priority path off' },
+  'unknownKid.priority.cooldownMs': { default: 20_000, min: 1, max: MAX, unit: 'ms', why: 'one priority refresh earned back per 20 s: at most 5 extra requests in any minute' },
 } as const satisfies Record<string, NumericSpec>;
 
 /** The verifier's numeric options. */

@@ -7,7 +7,8 @@
 import { ConfigError } from '../errors.js';
 import type { FetchLike, TransportLimits } from '../fetch/transport.js';
 import type { ValidateOptions } from '../jwks/validate.js';
-import type { CacheDiscoveryOptions, JwksCacheOptions } from '../options.js';
+import type { CacheDiscoveryOptions, JwksCacheOptions, PriorityOptions } from '../options.js';
+import type { PriorityConfig } from '../policy/priority.js';
 import type { BackoffConfig, BucketConfig, FreshnessConfig } from '../policy/refresh.js';
 import type { Clock, Random, Scheduler } from '../runtime/clock.js';
 import { systemClock, systemScheduler } from '../runtime/clock.js';
@@ -38,6 +39,8 @@ export interface ResolvedCacheOptions {
     readonly maxWaitersPerClient: number;
     readonly negativeCacheSize: number;
     readonly negativeTtlMs: number;
+    /** The priority path (`burst` 0 when turned off). */
+    readonly priority: PriorityConfig;
   };
   readonly validation: ValidateOptions;
   readonly store: { readonly store: SnapshotStore | SharedStore; readonly key: Buffer } | undefined;
@@ -65,6 +68,21 @@ function rule(ok: boolean, message: string): void {
 }
 
 const defaultFetch: FetchLike = (input, init) => fetch(input, init);
+
+/** The priority path's options; the tracker remembers `max(1024, 4 × maxWaiters)` kids. */
+function resolvePriority(p: PriorityOptions | false | undefined, maxWaiters: number): PriorityConfig {
+  const capacity = Math.max(1024, 4 * maxWaiters);
+  if (p !== undefined && p !== false && (p === null || typeof p !== 'object')) throw new ConfigError('unknownKid.priority must be an object or false');
+  const q = p === false ? undefined : p;
+  return {
+    minSightings: num('unknownKid.priority.minSightings', CACHE_NUMBERS['unknownKid.priority.minSightings'], q?.minSightings),
+    windowMs: num('unknownKid.priority.windowMs', CACHE_NUMBERS['unknownKid.priority.windowMs'], q?.windowMs),
+    minClients: num('unknownKid.priority.minClients', CACHE_NUMBERS['unknownKid.priority.minClients'], q?.minClients),
+    burst: p === false ? 0 : num('unknownKid.priority.burst', CACHE_NUMBERS['unknownKid.priority.burst'], q?.burst),
+    cooldownMs: num('unknownKid.priority.cooldownMs', CACHE_NUMBERS['unknownKid.priority.cooldownMs'], q?.cooldownMs),
+    capacity,
+  };
+}
 
 function resolveStore(p: PersistenceOptions | undefined): ResolvedCacheOptions['store'] {
   if (p === undefined) return undefined;
@@ -154,6 +172,7 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
       maxWaitersPerClient: num('unknownKid.maxWaitersPerClient', N['unknownKid.maxWaitersPerClient'], uk.maxWaitersPerClient, Math.max(1, Math.floor(maxWaiters / 8))),
       negativeCacheSize: num('unknownKid.negativeCacheSize', N['unknownKid.negativeCacheSize'], uk.negativeCacheSize),
       negativeTtlMs: num('unknownKid.negativeTtlMs', N['unknownKid.negativeTtlMs'], uk.negativeTtlMs),
+      priority: resolvePriority(uk.priority, maxWaiters),
     },
     validation: { maxKeys: num('maxKeys', N.maxKeys, o.maxKeys), minRsaBits, maxRsaBits, maxKidLength: num('maxKidLength', N.maxKidLength, o.maxKidLength) },
     store: resolveStore(o.persistence),

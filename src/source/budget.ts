@@ -14,7 +14,7 @@ import { bucketInit, bucketReadyAt, bucketTake } from '../policy/refresh.js';
 import type { KeySetRecord } from '../core/record.js';
 import type { Clock } from '../runtime/clock.js';
 import type { RecordSource } from './types.js';
-import { LoadRefusedError, UNBUDGETED_REASONS } from './types.js';
+import { LoadRefusedError, PRIORITY_REASON, UNBUDGETED_REASONS } from './types.js';
 
 /** The answer of {@link RefreshBudget.tryTake}. */
 export type BudgetAnswer = { readonly granted: true } | { readonly granted: false; readonly readyAt: number };
@@ -58,7 +58,8 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 export function budgetLayer(below: RecordSource, budget: RefreshBudget, clock: Clock): RecordSource {
   return {
     async load(current: KeySetRecord | undefined, reason: RefreshReason, signal: AbortSignal): Promise<KeySetRecord> {
-      if (UNBUDGETED_REASONS.has(reason)) return below.load(current, reason, signal);
+      // a priority load was paid by the gate's own allowance (the backoff above still applies)
+      if (UNBUDGETED_REASONS.has(reason) || reason === PRIORITY_REASON) return below.load(current, reason, signal);
       const answer = budget.tryTake(clock.monotonicNow(), reason);
       // a synchronous answer is used in the same tick (no await): see the module comment
       const a = isPromise(answer) ? await answer : answer;

@@ -39,6 +39,12 @@ export type SourceLayer = (below: RecordSource, ctx: LayerContext) => RecordSour
 /** Reasons that bypass the budget and the backoff: the first load, and an explicit `refresh()`. */
 export const UNBUDGETED_REASONS: ReadonlySet<RefreshReason> = new Set<RefreshReason>(['initial', 'manual']);
 
+/**
+ * The reason of a load paid by the unknown-kid gate's priority allowance: it bypasses the
+ * shared budget (the gate spent its own allowance) but not the backoff.
+ */
+export const PRIORITY_REASON: RefreshReason = 'unknown-kid-priority';
+
 /** A layer refused to start a load (not an attempt; nothing was sent). @internal */
 export class LoadRefusedError extends Error {
   constructor(

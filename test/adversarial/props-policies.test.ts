@@ -283,7 +283,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('WaitingRoom', () => {
-  test('size ≤ max, per-client ≤ cap, gauges exact; when full, a kid more frequent than every sampled group is always admitted and a less frequent one never displaces', () => {
+  test('size ≤ max, distinct kids per client ≤ cap, gauges exact; when full, a client above its share never displaces others, one within its share displaces it, and otherwise a kid more frequent than every sampled group is always admitted and a less frequent one never displaces', () => {
     summary.case();
     let fullAdmissionsChecked = 0;
     check(
@@ -310,33 +310,59 @@ describe('WaitingRoom', () => {
             const w: Waiter<number> = { kid: op.kid, clientId: op.client, arrivedAt: 0, deadline: 0, needsNewFetch: false, resolve: () => {}, reject: () => {} };
             ids.set(w, id);
             const full = size() >= max;
-            const clientFull = op.client !== undefined && (perClient().get(op.client) ?? 0) >= cap;
+            const pc0 = perClient();
+            const kidsOf = (c: string) => [...model.entries()].filter(([, g]) => g.ids.some((x) => clientOf.get(x) === c));
+            const heldOnce = (c: string, k: string) => model.get(k)!.ids.filter((x) => clientOf.get(x) === c).length === 1;
+            const clientKidsFull = op.client !== undefined && !kidsOf(op.client).some(([k]) => k === op.kid) && kidsOf(op.client).length >= cap;
+            const overShare = op.client !== undefined && (pc0.get(op.client) ?? 0) + 1 > cap;
+            const othersOverShare = [...pc0].filter(([c, n]) => c !== op.client && n > cap).map(([c]) => c);
             const sampled = [...model.entries()].slice(0, 8).filter(([k]) => k !== op.kid);
             const a = room.admit(w, op.freq);
-            if (clientFull) {
-              assert.deepEqual(a, { admitted: false, reason: 'client-capacity' });
-              continue;
-            }
-            if (full) {
-              if (max > 0 && sampled.length > 0 && sampled.every(([, g]) => op.freq > g.frequency)) {
-                fullAdmissionsChecked++;
-                assert.equal(a.admitted, true, 'a strictly more frequent kid is admitted when full');
-              }
-              if (sampled.every(([, g]) => g.frequency > op.freq)) assert.equal(a.admitted, false, 'a less frequent kid never displaces');
+            const ownOneOff = (ev: Waiter<number>) => {
+              // displaced one of its own waiters: a kid it held once, no more frequent than the newcomer
+              assert.equal(ev.clientId, op.client);
+              assert.notEqual(ev.kid, op.kid);
+              assert.ok(heldOnce(op.client!, ev.kid));
+              assert.ok(model.get(ev.kid)!.frequency <= op.freq);
+            };
+            if (clientKidsFull || (full && max > 0 && overShare)) {
               if (!a.admitted) {
-                assert.equal(a.reason, 'capacity');
+                assert.equal(a.reason, 'client-capacity');
                 continue;
               }
-              // model the eviction: the least frequent sampled group (first on ties) loses its oldest waiter
-              let victim: [string, { ids: number[]; frequency: number }] | undefined;
-              for (const e of sampled) if (e[1].frequency <= op.freq && (victim === undefined || e[1].frequency < victim[1].frequency)) victim = e;
-              assert.ok(victim, 'admitted when full only by displacing someone');
-              assert.ok(a.evicted, 'the displaced waiter is returned');
-              assert.equal(ids.get(a.evicted), victim[1].ids[0]);
-              victim[1].ids.shift();
-              if (victim[1].ids.length === 0) model.delete(victim[0]);
+              assert.ok(a.evicted, 'a client at its limit gets in only by displacing its own one-off waiter');
+              ownOneOff(a.evicted);
+            } else if (full) {
+              if (max > 0 && othersOverShare.length > 0 && op.client !== undefined) {
+                // a client within its share displaces a waiter of a client above its share
+                assert.equal(a.admitted, true, 'a client within its share is admitted when another is above its share');
+                assert.ok(a.admitted && a.evicted && othersOverShare.includes(a.evicted.clientId!));
+              } else {
+                if (max > 0 && sampled.length > 0 && sampled.every(([, g]) => op.freq > g.frequency)) {
+                  fullAdmissionsChecked++;
+                  assert.equal(a.admitted, true, 'a strictly more frequent kid is admitted when full');
+                }
+                if (sampled.every(([, g]) => g.frequency > op.freq)) assert.equal(a.admitted, false, 'a less frequent kid never displaces');
+                if (!a.admitted) {
+                  assert.equal(a.reason, 'capacity');
+                  continue;
+                }
+                // model the eviction: the least frequent sampled group (first on ties) loses its oldest waiter
+                let victim: [string, { ids: number[]; frequency: number }] | undefined;
+                for (const e of sampled) if (e[1].frequency <= op.freq && (victim === undefined || e[1].frequency < victim[1].frequency)) victim = e;
+                assert.ok(victim, 'admitted when full only by displacing someone');
+                assert.ok(a.evicted, 'the displaced waiter is returned');
+                assert.equal(ids.get(a.evicted), victim[1].ids[0]);
+              }
             } else {
               assert.deepEqual(a, { admitted: true, evicted: undefined });
+            }
+            if (a.admitted && a.evicted) {
+              const evId = ids.get(a.evicted)!;
+              const vg = model.get(a.evicted.kid)!;
+              assert.ok(vg.ids.includes(evId), 'the displaced waiter was in the room');
+              vg.ids = vg.ids.filter((x) => x !== evId);
+              if (vg.ids.length === 0) model.delete(a.evicted.kid);
             }
             const g = model.get(op.kid);
             model.delete(op.kid);
@@ -358,7 +384,11 @@ describe('WaitingRoom', () => {
           assert.equal(room.kidCount, model.size);
           const pc = perClient();
           assert.equal(room.clientCount, pc.size);
-          for (const n of pc.values()) assert.ok(n <= cap, `a client holds ${n} > ${cap}`);
+          for (const c of pc.keys()) {
+            const kids = [...model.values()].filter((g) => g.ids.some((x) => clientOf.get(x) === c)).length;
+            assert.ok(kids <= cap, `a client holds ${kids} distinct kids > ${cap}`);
+            assert.deepEqual(room.heldBy(c), { waiters: pc.get(c), kids });
+          }
         }
       }),
       1_500,

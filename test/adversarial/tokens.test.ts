@@ -241,7 +241,7 @@ describe('B: where keys come from', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
-  test('B5: with the default unknown-kid budget, a hostile-kid flood costs at most burst (2) fetches; the answers are 401, or 503 UNKNOWN_KID_WAIT_TIMEOUT once the budget is spent; events and messages are sanitised', async () => {
+  test('B5: with the default unknown-kid budget, a hostile-kid flood costs at most burst (2) + priority burst (2) fetches; the answers are 401, or 503 UNKNOWN_KID_WAIT_TIMEOUT once the budget is spent; events and messages are sanitised', async () => {
     const idp = new FakeIdp(rsa, ec, ed);
     const http = await new HttpIdp(idp).start();
     try {
@@ -284,7 +284,8 @@ describe('B: where keys come from', () => {
           codes.set(o.err.code, (codes.get(o.err.code) ?? 0) + 1);
         }
       }
-      assert.ok(idp.requests - afterLoad <= 2, `fetches beyond the budget: ${idp.requests - afterLoad}`);
+      // each hostile kid is repeated 3 times: popular by sightings, so it may spend the priority allowance (burst 2) too
+      assert.ok(idp.requests - afterLoad <= 2 + 2, `fetches beyond the budget: ${idp.requests - afterLoad}`);
       assert.ok(events.length > 0);
       for (const e of events) assert.ok(/^[\x20-\x7e…()0-9]*$/.test(e.kid), `unsanitised kid in an event: ${JSON.stringify(e.kid)}`);
       assert.equal(({} as Record<string, unknown>).polluted, undefined);

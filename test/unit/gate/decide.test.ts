@@ -6,7 +6,7 @@ import { decideRecheck, decideUnknownKid, negativeHit, settleWaiter, waiterTimes
 
 const cfg = { negativeTtlMs: 300_000, maxWaitMs: 10_000 };
 const NOW = 1_000_000;
-const base: ArrivalState = { negative: undefined, generation: 3, needsNewFetch: false, admission: 'admitted', inflight: false, readyAt: NOW, frequency: 1 };
+const base: ArrivalState = { negative: undefined, generation: 3, needsNewFetch: false, admission: 'admitted', inflight: false, readyAt: NOW, frequency: 1, priorityReadyAt: Infinity };
 
 test('decideUnknownKid: table', () => {
   const rows: [label: string, over: Partial<ArrivalState>, kind: string, extra?: Record<string, unknown>][] = [
@@ -23,7 +23,7 @@ test('decideUnknownKid: table', () => {
     ['budget ready now', {}, 'refetch'],
     ['budget ready within maxWait', { readyAt: NOW + 10_000 }, 'waited', { armAt: NOW + 10_000 }],
     ['budget ready after maxWait', { readyAt: NOW + 10_001 }, 'wait-timeout', { retryAfterMs: 10_001 }],
-    ['frequency does not change today’s rule (issue 11 seam)', { frequency: 1e6, readyAt: NOW + 10_001 }, 'wait-timeout'],
+    ['frequency alone does not change the rule (the priority path needs priorityReadyAt: test/unit/gate/decide-priority.test.ts)', { frequency: 1e6, readyAt: NOW + 10_001 }, 'wait-timeout'],
   ];
   for (const [label, over, kind, extra] of rows) {
     const d = decideUnknownKid({ ...base, ...over }, NOW, cfg);

@@ -7,12 +7,12 @@ import { WaitingRoom } from '../../../src/policy/waiting-room.js';
 
 const w = (kid: string, clientId?: string): Waiter<number> => ({ kid, clientId, arrivedAt: 0, deadline: 1, needsNewFetch: false, resolve: () => {}, reject: () => {} });
 
-test('admission: per-client cap, then a full room admits only a more (or equally) frequent kid, displacing the least frequent', () => {
+test('admission: per-client distinct-kid cap, then a full room admits only a more (or equally) frequent kid, displacing the least frequent', () => {
   const room = new WaitingRoom<number>(3, 2);
   const steps: [waiter: Waiter<number>, frequency: number, outcome: string][] = [
     [w('a', 'c1'), 1, 'admitted'],
     [w('b', 'c1'), 1, 'admitted'],
-    [w('c', 'c1'), 1, 'client-capacity'],
+    [w('c', 'c1'), 0, 'client-capacity'], // a third distinct kid, less frequent than the client's own one-offs (issue 11: an equally frequent one would displace one of them; test/unit/waiting-room)
     [w('c', 'c2'), 5, 'admitted'],
     [w('d'), 0, 'capacity'], // less frequent than every group
     [w('e'), 1, 'admitted, evicted a'], // as frequent as the least: displaces the oldest such
