@@ -1,0 +1,48 @@
+/**
+ * Shared setup of the Redis tests: fleets on the file's own redis-server (unix socket), a raw
+ * client for planting garbage, and waiting on events without sleeping.
+ */
+import { createClient } from 'redis';
+import { redisFleet, type RedisFleet, type RedisFleetOptions } from '../../src/redis/index.js';
+import type { RedisServer } from '../helpers/redis-server.js';
+
+export const SECRET = 'a fleet secret of at least thirty-two bytes!';
+
+export type RawClient = ReturnType<typeof createClient>;
+
+/** A connected node-redis client on the server's socket (errors swallowed: faults are expected). */
+export async function rawClient(server: RedisServer): Promise<RawClient> {
+  const c = createClient({ socket: { path: server.socketPath, reconnectStrategy: (n: number) => Math.min(50 * n, 200) } });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+/** A fleet over its own client on the server's socket; `close()` of the result closes both. */
+export async function fleetOn(server: RedisServer, extra: Partial<RedisFleetOptions> = {}): Promise<RedisFleet & { raw: RawClient }> {
+  const client = await rawClient(server);
+  const fleet = redisFleet({ client, secret: SECRET, ...extra });
+  const close = fleet.close.bind(fleet);
+  let closed = false;
+  return Object.assign(fleet, {
+    raw: client,
+    close: async () => {
+      await close();
+      if (!closed) client.destroy();
+      closed = true;
+    },
+  });
+}
+
+/**
+ * Resolve when `predicate` holds: a condition wait for things only Redis' own clock or a
+ * reconnection decides (lock expiry, resubscription), polled every few ms and bounded; never
+ * an assertion on how long it took.
+ */
+export async function until(predicate: () => boolean | Promise<boolean>, what: string, maxPolls = 5_000): Promise<void> {
+  for (let i = 0; i < maxPolls; i++) {
+    if (await predicate()) return;
+    await new Promise<void>((r) => setTimeout(r, 2));
+  }
+  throw new Error(`never happened: ${what}`);
+}
