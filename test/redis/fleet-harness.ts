@@ -74,6 +74,10 @@ export class Instance {
     return this.#call({ cmd: 'flood', count, concurrency } satisfies Cmd<'flood'>);
   }
 
+  latency(tokens: string[]): Promise<{ p50: number; p99: number; count: number }> {
+    return this.#call({ cmd: 'latency', tokens } satisfies Cmd<'latency'>);
+  }
+
   refresh(): Promise<{ ok: boolean; generation: number; changed: boolean; code: string | undefined }> {
     return this.#call({ cmd: 'refresh' } satisfies Cmd<'refresh'>);
   }

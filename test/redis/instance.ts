@@ -26,6 +26,7 @@ export type InstanceRequest =
   | { id: number; cmd: 'init'; config: InstanceConfig }
   | { id: number; cmd: 'verify'; tokens: string[] }
   | { id: number; cmd: 'flood'; count: number; concurrency: number }
+  | { id: number; cmd: 'latency'; tokens: string[] }
   | { id: number; cmd: 'refresh' }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'close' };
@@ -85,6 +86,18 @@ async function handle(req: InstanceRequest): Promise<unknown> {
       const now = Math.floor(Date.now() / 1000);
       const tokens = Array.from({ length: req.count }, () => attackerToken(`rnd-${index}-${Math.random().toString(36).slice(2)}`, now));
       return verifyAll(tokens, req.concurrency);
+    }
+    case 'latency': {
+      // sequential verifications of cached keys: per-call time in µs (for the benchmark only)
+      const times: number[] = [];
+      for (const t of req.tokens) {
+        const t0 = performance.now();
+        await verifier!.verify(t);
+        times.push((performance.now() - t0) * 1000);
+      }
+      times.sort((a, b) => a - b);
+      const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
+      return { p50: q(0.5), p99: q(0.99), count: times.length };
     }
     case 'refresh': {
       const r = await verifier!.keys.refresh();
