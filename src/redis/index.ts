@@ -15,15 +15,15 @@ import { persistenceKey } from '../persistence.js';
 import type { Clock, Scheduler } from '../runtime/clock.js';
 import { systemClock, systemScheduler } from '../runtime/clock.js';
 import type { SharedStore, StoreLease, StoredRecord } from '../store/contract.js';
-import type { NodeRedisClientLike } from './link.js';
-import { isNodeRedisClient, nodeRedisLink } from './link.js';
+import type { IoRedisClientLike, NodeRedisClientLike } from './link.js';
+import { ioRedisLink, isIoRedisClient, isNodeRedisClient, nodeRedisLink } from './link.js';
 import type { FleetBudget, FleetStatus, FleetStatusChange, RedisFleetStats, TakeResult } from './store.js';
 import { RedisStore } from './store.js';
 
 export { RedisFleetError } from './errors.js';
 export type { RedisFleetErrorCode } from './errors.js';
 export type { FleetBudget, FleetStatus, FleetStatusChange, RedisFleetStats, TakeResult } from './store.js';
-export type { NodeRedisClientLike } from './link.js';
+export type { IoRedisClientLike, NodeRedisClientLike } from './link.js';
 
 /** Options of {@link redisFleet}. Give exactly one of `url` and `client`. */
 export interface RedisFleetOptions {
@@ -33,11 +33,11 @@ export interface RedisFleetOptions {
    */
   url?: string;
   /**
-   * An existing node-redis v5 client (`createClient()` from `redis`). The fleet sends its
-   * commands through it and makes one `duplicate()` for pub/sub; `close()` closes only the
-   * duplicate. Connected by the fleet if it is not open yet.
+   * An existing client: node-redis v5 (`createClient()` from `redis`; connected by the fleet
+   * if it is not open yet) or ioredis (`new Redis()`). The fleet sends its commands through
+   * it and makes one `duplicate()` for pub/sub; `close()` closes only the duplicate.
    */
-  client?: NodeRedisClientLike;
+  client?: NodeRedisClientLike | IoRedisClientLike;
   /**
    * Prefix of every Redis key and channel. Default: `'jwks-keeper:'`. Each JWKS URL gets
    * `<prefix>{<hash of the URL>}:record | :lock | :bucket | :version` (one hash slot per URL, so
@@ -132,7 +132,9 @@ export function redisFleet(options: RedisFleetOptions): RedisFleet {
   const { url, client } = options;
   if ((url === undefined) === (client === undefined)) throw new ConfigError('redisFleet needs exactly one of url and client');
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) throw new ConfigError('redisFleet url must be a redis:// or rediss:// URL');
-  if (client !== undefined && !isNodeRedisClient(client)) throw new ConfigError('redisFleet client must be a node-redis v5 client (createClient() from redis)');
+  if (client !== undefined && !isIoRedisClient(client) && !isNodeRedisClient(client)) {
+    throw new ConfigError('redisFleet client must be a node-redis v5 client (createClient() from redis) or an ioredis client');
+  }
   const secret = persistenceKey(options.secret);
   const keyPrefix = options.keyPrefix ?? 'jwks-keeper:';
   if (typeof keyPrefix !== 'string' || keyPrefix.length > 200 || /[\s{}]/.test(keyPrefix)) {
@@ -158,7 +160,9 @@ export function redisFleet(options: RedisFleetOptions): RedisFleet {
   };
   const link =
     client !== undefined
-      ? nodeRedisLink(Promise.resolve(client), false, reportError)
+      ? isIoRedisClient(client)
+        ? ioRedisLink(client, reportError)
+        : nodeRedisLink(Promise.resolve(client as NodeRedisClientLike), false, reportError)
       : nodeRedisLink(
           import('redis').then(({ createClient }) => {
             const c = createClient({ url: url! }) as unknown as NodeRedisClientLike;

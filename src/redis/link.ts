@@ -132,3 +132,72 @@ export function nodeRedisLink(client: Promise<NodeRedisClientLike>, owned: boole
     },
   };
 }
+
+/**
+ * The part of an ioredis (v5, v6) client the fleet uses. Any `new Redis()` from `ioredis`
+ * satisfies it. Tested with ioredis 6.
+ */
+export interface IoRedisClientLike {
+  readonly status: string;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  duplicate(): IoRedisClientLike;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+  disconnect(): unknown;
+}
+
+/** True when `c` looks like an ioredis client. */
+export function isIoRedisClient(c: unknown): c is IoRedisClientLike {
+  const x = c as Record<string, unknown> | null;
+  return x !== null && typeof x === 'object' && typeof x.call === 'function' && typeof x.duplicate === 'function' && typeof x.status === 'string';
+}
+
+/**
+ * A link over an ioredis client (never owned: the application created it). ioredis has no
+ * per-command abort signal: a command that timed out while queued offline is still sent on
+ * reconnection, which every script tolerates (compare-and-set, a lease that expires).
+ */
+export function ioRedisLink(client: IoRedisClientLike, onError: (err: unknown) => void): RedisLink {
+  let sub: PubSubLink | undefined;
+  return {
+    command(args) {
+      const [cmd, ...rest] = args;
+      return client.call(cmd!, ...rest);
+    },
+    subscriber() {
+      if (sub) return sub;
+      const d = client.duplicate();
+      d.on('error', onError);
+      const handlers = new Map<string, (message: string) => void>();
+      d.on('message', (channel, message) => handlers.get(channel)?.(message));
+      const reconnectListeners: (() => void)[] = [];
+      let readies = d.status === 'ready' ? 1 : 0;
+      d.on('ready', () => {
+        if (++readies > 1) for (const fn of reconnectListeners) fn();
+      });
+      sub = {
+        async subscribe(channel, onMessage) {
+          handlers.set(channel, onMessage);
+          await d.subscribe(channel);
+        },
+        async unsubscribe(channel) {
+          handlers.delete(channel);
+          await d.unsubscribe(channel);
+        },
+        onReconnect(fn) {
+          reconnectListeners.push(fn);
+        },
+        async close() {
+          d.disconnect();
+        },
+      };
+      return sub;
+    },
+    async close() {
+      await sub?.close();
+    },
+  };
+}

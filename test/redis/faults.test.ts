@@ -11,14 +11,14 @@ import { decodeRecord, encodeRecord, persistenceKey } from '../../src/persistenc
 import type { FleetStatusChange, RedisFleet } from '../../src/redis/index.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/manual-clock.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { SECRET, fleetOn, rawClient, until, type RawClient } from './fixture.js';
+import { SECRET, fleetOn, rawClient, until } from './fixture.js';
 
 let server: RedisServer;
-const fleets: (RedisFleet & { raw: RawClient })[] = [];
+const fleets: (RedisFleet & { isReady: () => boolean })[] = [];
 let seq = 0;
 const freshKey = () => `https://idp${++seq}.example/jwks`;
 
-async function fleet(extra = {}): Promise<RedisFleet & { raw: RawClient }> {
+async function fleet(extra = {}): Promise<RedisFleet & { isReady: () => boolean }> {
   const f = await fleetOn(server, extra);
   fleets.push(f);
   return f;
@@ -124,7 +124,7 @@ describe('Redis killed mid-run and restarted', () => {
     assert.equal(a.status().state, 'degraded');
     await server.restart();
     const recovered = new Promise<void>((resolve) => a.onStatus((c) => c.state === 'recovered' && resolve()));
-    await until(() => a.raw.isReady, 'the client reconnected');
+    await until(() => a.isReady(), 'the client reconnected');
     assert.equal(a.status().state, 'degraded', 'still local-only until the probe');
     await clock.advance(1_000); // the probe
     await recovered;

@@ -2,6 +2,7 @@
  * Shared setup of the Redis tests: fleets on the file's own redis-server (unix socket), a raw
  * client for planting garbage, and waiting on events without sleeping.
  */
+import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { redisFleet, type RedisFleet, type RedisFleetOptions } from '../../src/redis/index.js';
 import type { RedisServer } from '../helpers/redis-server.js';
@@ -18,14 +19,37 @@ export async function rawClient(server: RedisServer): Promise<RawClient> {
   return c;
 }
 
+/** Which client library a fleet runs on. */
+export type ClientKind = 'node-redis' | 'ioredis';
+
+/** A connected ioredis client on the server's socket. */
+export async function ioredisClient(server: RedisServer): Promise<Redis> {
+  const c = new Redis({ path: server.socketPath, retryStrategy: (n: number) => Math.min(50 * n, 200), maxRetriesPerRequest: null, lazyConnect: true });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
 /** A fleet over its own client on the server's socket; `close()` of the result closes both. */
-export async function fleetOn(server: RedisServer, extra: Partial<RedisFleetOptions> = {}): Promise<RedisFleet & { raw: RawClient }> {
+export async function fleetOn(server: RedisServer, extra: Partial<RedisFleetOptions> = {}, kind: ClientKind = 'node-redis'): Promise<RedisFleet & { isReady: () => boolean }> {
+  if (kind === 'ioredis') {
+    const client = await ioredisClient(server);
+    const fleet = redisFleet({ client, secret: SECRET, ...extra });
+    const close = fleet.close.bind(fleet);
+    return Object.assign(fleet, {
+      isReady: () => client.status === 'ready',
+      close: async () => {
+        await close();
+        client.disconnect();
+      },
+    });
+  }
   const client = await rawClient(server);
   const fleet = redisFleet({ client, secret: SECRET, ...extra });
   const close = fleet.close.bind(fleet);
   let closed = false;
   return Object.assign(fleet, {
-    raw: client,
+    isReady: () => client.isReady,
     close: async () => {
       await close();
       if (!closed) client.destroy();

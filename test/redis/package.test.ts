@@ -15,6 +15,8 @@ test('package.json: ./redis export with types and default; redis is an optional 
   assert.deepEqual(pkg.exports!['./redis'], { types: './dist/redis/index.d.ts', default: './dist/redis/index.js' });
   assert.equal(typeof pkg.peerDependencies!.redis, 'string');
   assert.deepEqual(pkg.peerDependenciesMeta!.redis, { optional: true });
+  assert.deepEqual(pkg.peerDependenciesMeta!.ioredis, { optional: true });
+  assert.equal(pkg.dependencies!.ioredis, undefined);
   assert.equal(pkg.dependencies!.redis, undefined);
 });
 
@@ -26,7 +28,7 @@ test('only src/redis imports redis, and nothing outside src/redis imports src/re
     const text = readFileSync(file, 'utf8');
     const inRedis = rel.startsWith('src/redis/');
     if (!inRedis) {
-      assert.doesNotMatch(text, /from ['"](redis|@redis\/client)['"]|import\(['"]redis['"]\)/, rel);
+      assert.doesNotMatch(text, /from ['"](redis|ioredis|@redis\/client)['"]|import\(['"]redis['"]\)/, rel);
       assert.doesNotMatch(text, /from ['"][./]*redis\//, rel);
     } else {
       assert.doesNotMatch(text, /^import [^t][^\n]*from ['"]redis['"]/m, `${rel}: redis is loaded lazily, only for { url }`);
