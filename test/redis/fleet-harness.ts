@@ -112,11 +112,22 @@ export class Instance {
   }
 }
 
+/** Fork `n` instances (not initialised). */
+export function spawnInstances(n: number): Instance[] {
+  return Array.from({ length: n }, (_, i) => new Instance(i));
+}
+
+/** (Re)initialise instances all at once (their first loads race); forgets earlier installs. */
+export async function initAll(instances: readonly Instance[], config: (index: number) => InstanceConfig): Promise<void> {
+  for (const i of instances) i.installs.length = 0;
+  await Promise.all(instances.map((inst) => inst.init(config(inst.index))));
+}
+
 /** Start `n` instances and initialise them all at once (their first loads race). */
 export async function startFleet(n: number, config: (index: number) => InstanceConfig): Promise<Instance[]> {
-  const instances = Array.from({ length: n }, (_, i) => new Instance(i));
+  const instances = spawnInstances(n);
   try {
-    await Promise.all(instances.map((inst) => inst.init(config(inst.index))));
+    await initAll(instances, config);
   } catch (err) {
     for (const i of instances) i.kill();
     throw err;

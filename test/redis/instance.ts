@@ -69,6 +69,11 @@ async function verifyAll(tokens: string[], concurrency: number): Promise<VerifyC
 async function handle(req: InstanceRequest): Promise<unknown> {
   switch (req.cmd) {
     case 'init': {
+      // re-entrant: a pool of processes serves several scenarios, each with its own IdP and prefix
+      await verifier?.close();
+      await closeFleet?.();
+      verifier = undefined;
+      closeFleet = undefined;
       const c = req.config;
       index = c.index;
       const fleet = c.mode === 'fleet' ? await fleetOption(c) : undefined;
