@@ -19,6 +19,7 @@ import { buildSnapshot, candidatesFor, diffSnapshots, keyLabel } from './jwks/sn
 import type { PublicJwk, SupportedAlg, ValidatedKey } from './jwks/validate.js';
 import { SUPPORTED_ALGS, validateJwks } from './jwks/validate.js';
 import type { JwksCacheOptions, ResolvedCacheOptions } from './options.js';
+import { withLogger } from './logging.js';
 import { resolveCacheOptions } from './options.js';
 import { RecentFrequency } from './policy/frequency.js';
 import type { BucketState } from './policy/refresh.js';
@@ -211,7 +212,7 @@ const DECISIONS: UnknownKidDecision[] = ['refetch', 'joined', 'waited', 'negativ
 
 /** Create a JWKS cache. Nothing is fetched until first use or `ready()`. */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
-  return new JwksCacheImpl(resolveCacheOptions(options, checkJwksUrl));
+  return withLogger(new JwksCacheImpl(resolveCacheOptions(options, checkJwksUrl)), options.logger);
 }
 
 class JwksCacheImpl implements JwksCache {

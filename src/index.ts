@@ -26,10 +26,17 @@ export {
   TokenInvalidError,
   KeysUnavailableError,
   ConfigError,
+  BearerRequestError,
   isTokenInvalid,
   isKeysUnavailable,
+  isVerifyError,
+  bearerChallenge,
 } from './errors.js';
-export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode } from './errors.js';
+export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
+export { attachLogger } from './logging.js';
+export { readinessProbe } from './adapters/http.js';
+export type { Readiness } from './adapters/http.js';
+export type { Logger, LogMethod } from './logging.js';
 export type { JwksEvents, JwksEventName, JwksListener, RefreshReason, UnknownKidDecision } from './events.js';
 export type { Clock, Scheduler, TimerHandle, Random } from './runtime/clock.js';
 export type { FetchLike } from './fetch/transport.js';

@@ -8,6 +8,7 @@ import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
 import type { PersistenceOptions, SnapshotStore } from './persistence.js';
 import { persistenceKey } from './persistence.js';
+import type { Logger } from './logging.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -106,6 +107,8 @@ export interface JwksCacheOptions {
   random?: Random;
   /** Called when an event listener throws. Default: ignore. */
   onListenerError?: (err: unknown, event: string) => void;
+  /** A pino-compatible logger (`debug`/`info`/`warn`/`error`(obj, msg)) for the cache's events, at the levels listed by `attachLogger`. Default: none (no logging). */
+  logger?: Logger;
 }
 
 /** Options after defaults and validation. @internal */

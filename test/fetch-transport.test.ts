@@ -13,7 +13,7 @@ import {
   type TransportLimits,
   type TransportResult,
 } from '../src/fetch/transport.js';
-import { systemClock, systemScheduler, type Scheduler, type TimerHandle } from '../src/runtime/clock.js';
+import { systemClock, type Scheduler, type TimerHandle } from '../src/runtime/clock.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -95,9 +95,17 @@ function limits(over: Partial<TransportLimits> = {}): TransportLimits {
 }
 
 type Deps = Parameters<typeof fetchJwksDocument>[3];
+/**
+ * Default dependencies: the real fetch and wall clock, and a deadline scheduler nobody advances
+ * (a ManualClock), so no test outside the deadline section can time out because the machine is
+ * slow. The deadline tests pass their own ManualClock and advance it.
+ */
 function deps(over: Partial<Deps> = {}): Deps {
-  return { fetch: globalThis.fetch, clock: systemClock, scheduler: systemScheduler, ...over };
+  return { fetch: globalThis.fetch, clock: systemClock, scheduler: new ManualClock(), ...over };
 }
+
+/** Hang guard for awaiting a server-side event (not a timing assertion). */
+const HANG_MS = 30_000;
 
 async function expectCode(p: Promise<unknown>, code: KeysUnavailableCode): Promise<KeysUnavailableError> {
   try {
@@ -127,8 +135,70 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Guard for deadline tests: if the transport hangs, fail the test instead of hanging the run. */
-const guard = <T>(p: Promise<T>): Promise<T> => withTimeout(p, 4000, 'the transport to give up (it hung)');
+/**
+ * Hang guard for deadline tests: if the transport hangs, fail the test instead of hanging the
+ * run. Not a timing assertion: the deadlines themselves run on a ManualClock; this bound is far
+ * above anything a loaded machine needs for a loopback request.
+ */
+const guard = <T>(p: Promise<T>): Promise<T> => withTimeout(p, HANG_MS, 'the transport to give up (it hung)');
+
+/** A promise whose settlement is observable synchronously (ordering assertions). */
+function track<T>(p: Promise<T>): { promise: Promise<T>; settled: boolean } {
+  const t = { promise: p, settled: false };
+  p.then(
+    () => (t.settled = true),
+    () => (t.settled = true),
+  );
+  return t;
+}
+
+/** A route whose requests are announced: `arrived` resolves with (req, res) once the server has one. */
+function announcedRoute(handler: Handler = () => {}): { url: URL; arrived: Promise<{ req: IncomingMessage; res: ServerResponse; closed: Promise<void> }> } {
+  let announce!: (x: { req: IncomingMessage; res: ServerResponse; closed: Promise<void> }) => void;
+  const arrived = new Promise<{ req: IncomingMessage; res: ServerResponse; closed: Promise<void> }>((resolve) => (announce = resolve));
+  const url = route((req, res) => {
+    const closed = socketClosed(req);
+    handler(req, res);
+    announce({ req, res, closed });
+  });
+  return { url, arrived };
+}
+
+/**
+ * Wraps a fetch and counts the body bytes the transport actually pulled (the wrapper reads
+ * from the real body only on demand: high-water mark 0); `until(n)` resolves once `n` bytes
+ * have been pulled.
+ */
+function pullCountingFetch(inner: FetchLike = (i, init) => globalThis.fetch(i, init)): { fetch: FetchLike; readonly bytes: number; until: (n: number) => Promise<void> } {
+  let bytes = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const fetch: FetchLike = async (input, init) => {
+    const res = await inner(input, init);
+    if (res.body === null) return res;
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          bytes += value.byteLength;
+          for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.n <= bytes) waiters.splice(i, 1)[0]!.resolve();
+          c.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+  return {
+    fetch,
+    get bytes() {
+      return bytes;
+    },
+    until: (n) => (bytes >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+  };
+}
 
 /** Resolves when the request's socket closes. */
 function socketClosed(req: IncomingMessage): Promise<void> {
@@ -156,15 +226,16 @@ async function writeBig(res: ServerResponse, total: number, fill = 0x20): Promis
   return written;
 }
 
-/** A scheduler wrapper recording outstanding timers. */
+/** A scheduler wrapper recording outstanding timers (on a ManualClock nobody advances: they never fire). */
 function countingScheduler(): Scheduler & { outstanding: Set<TimerHandle>; created: number } {
   const outstanding = new Set<TimerHandle>();
+  const inner = new ManualClock();
   const s = {
     outstanding,
     created: 0,
     setTimeout(fn: () => void, ms: number): TimerHandle {
       s.created++;
-      const h = systemScheduler.setTimeout(() => {
+      const h = inner.setTimeout(() => {
         outstanding.delete(h);
         fn();
       }, ms);
@@ -173,7 +244,7 @@ function countingScheduler(): Scheduler & { outstanding: Set<TimerHandle>; creat
     },
     clearTimeout(h: TimerHandle): void {
       outstanding.delete(h);
-      systemScheduler.clearTimeout(h);
+      inner.clearTimeout(h);
     },
   };
   return s;
@@ -188,12 +259,18 @@ const never = <T>(): Promise<T> => new Promise<T>(() => {});
 describe('fetchJwksDocument: basics', () => {
   it('fetches and parses a JWKS, reporting bytes, validators and duration', async () => {
     const url = route((_req, res) => json(res, JWKS_TEXT, { etag: '"abc"', 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT' }));
-    const r = modified(await fetchJwksDocument(url, {}, limits(), deps()));
+    // the duration is measured on the injected clock: the request "takes" exactly 37 ms of it
+    const clock = new ManualClock();
+    const slowFetch: FetchLike = async (input, init) => {
+      await clock.advance(37);
+      return globalThis.fetch(input, init);
+    };
+    const r = modified(await fetchJwksDocument(url, {}, limits(), deps({ fetch: slowFetch, clock, scheduler: clock })));
     assert.deepEqual(r.body, JWKS);
     assert.equal(r.bytes, Buffer.byteLength(JWKS_TEXT));
     assert.deepEqual(r.validators, { etag: '"abc"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' });
     assert.equal(r.freshnessMs, undefined);
-    assert.ok(r.durationMs >= 0 && r.durationMs < 3000);
+    assert.equal(r.durationMs, 37);
   });
 
   it('returns any JSON value as unknown (structure validation happens elsewhere)', async () => {
@@ -267,49 +344,57 @@ describe('fetchJwksDocument: basics', () => {
 
 describe('fetchJwksDocument: total deadline', () => {
   const DEADLINE = 250;
-  const MARGIN = 1500;
 
-  it('slow headers → JWKS_TIMEOUT near the deadline', async () => {
-    const url = route(() => {
-      /* never answer */
-    });
-    const t0 = performance.now();
-    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps())), 'JWKS_TIMEOUT');
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= DEADLINE * 0.8, `elapsed ${elapsed}`);
-    assert.ok(elapsed < DEADLINE + MARGIN, `elapsed ${elapsed}`);
+  /** Settles `p` by taking `clock` to the deadline: still pending 1 ms before it, settled at it. */
+  async function atDeadline<T>(clock: ManualClock, p: Promise<T>, deadline: number): Promise<T> {
+    const t = track(p);
+    await clock.advance(deadline - 1);
+    assert.equal(t.settled, false, 'settled before the deadline');
+    await clock.advance(1);
+    return guard(t.promise);
+  }
+
+  it('slow headers → JWKS_TIMEOUT at the deadline', async () => {
+    const { url, arrived } = announcedRoute(); // never answers
+    const clock = new ManualClock();
+    const p = track(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps({ clock, scheduler: clock })));
+    const { closed } = await guard(arrived);
+    await expectCode(atDeadline(clock, p.promise, DEADLINE), 'JWKS_TIMEOUT');
+    await guard(closed);
   });
 
-  it('a body dripping one byte every 50 ms forever → JWKS_TIMEOUT at the total deadline', async () => {
-    let bytesSent = 0;
-    let closed!: Promise<void>;
-    const url = route((req, res) => {
-      closed = socketClosed(req);
+  it('a body making progress (one byte per 50 ms) forever → JWKS_TIMEOUT at the total deadline', async () => {
+    const { url, arrived } = announcedRoute((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('[');
-      const t = setInterval(() => {
-        res.write(' ');
-        bytesSent++;
-      }, 50);
-      res.on('close', () => clearInterval(t));
     });
-    const t0 = performance.now();
-    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: 300 }), deps())), 'JWKS_TIMEOUT');
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 300 * 0.8, `elapsed ${elapsed}`);
-    assert.ok(elapsed < 300 + MARGIN, `elapsed ${elapsed}`);
-    assert.ok(bytesSent >= 2, `the body was making progress (${bytesSent} bytes), so an idle timeout would not fire`);
-    await withTimeout(closed, 2000, 'the server to see the connection closed');
+    const clock = new ManualClock();
+    const counting = pullCountingFetch();
+    const p = track(fetchJwksDocument(url, {}, limits({ timeoutMs: 300 }), deps({ fetch: counting.fetch, clock, scheduler: clock })));
+    const { res, closed } = await guard(arrived);
+    await guard(counting.until(1));
+    // 5 × (one more byte, pulled by the transport, then 50 ms): progress the whole time
+    for (let i = 1; i <= 5; i++) {
+      res.write(' ');
+      await guard(counting.until(1 + i));
+      await clock.advance(50);
+    }
+    assert.equal(p.settled, false, 'progress did not end the request');
+    await expectCode(atDeadline(clock, p.promise, 300 - 250), 'JWKS_TIMEOUT'); // 250 ms are past: the deadline is 50 ms away
+    assert.ok(counting.bytes >= 6, `the body was making progress (${counting.bytes} bytes read), so an idle timeout would not fire`);
+    await guard(closed);
   });
 
   it('a chunked body that never ends → JWKS_TIMEOUT', async () => {
-    const url = route((_req, res) => {
+    const { url, arrived } = announcedRoute((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"keys":[');
     });
-    const t0 = performance.now();
-    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps())), 'JWKS_TIMEOUT');
-    assert.ok(performance.now() - t0 < DEADLINE + MARGIN);
+    const clock = new ManualClock();
+    const p = fetchJwksDocument(url, {}, limits({ timeoutMs: DEADLINE }), deps({ clock, scheduler: clock }));
+    const { closed } = await guard(arrived);
+    await expectCode(atDeadline(clock, p, DEADLINE), 'JWKS_TIMEOUT');
+    await guard(closed);
   });
 
   it('a user fetch that ignores the signal and never resolves (hanging DNS) → JWKS_TIMEOUT', async () => {
@@ -318,13 +403,9 @@ describe('fetchJwksDocument: total deadline', () => {
       signal = init.signal;
       return never();
     };
-    const t0 = performance.now();
-    await expectCode(
-      guard(fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch }))),
-      'JWKS_TIMEOUT',
-    );
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= DEADLINE * 0.8 && elapsed < DEADLINE + MARGIN, `elapsed ${elapsed}`);
+    const clock = new ManualClock();
+    const p = fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch, clock, scheduler: clock }));
+    await expectCode(atDeadline(clock, p, DEADLINE), 'JWKS_TIMEOUT');
     assert.equal(signal?.aborted, true, 'the internal controller was aborted too');
   });
 
@@ -340,10 +421,9 @@ describe('fetchJwksDocument: total deadline', () => {
         }),
         { headers: { 'content-type': 'application/json' } },
       );
-    await expectCode(
-      guard(fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch }))),
-      'JWKS_TIMEOUT',
-    );
+    const clock = new ManualClock();
+    const p = fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: DEADLINE }), deps({ fetch, clock, scheduler: clock }));
+    await expectCode(atDeadline(clock, p, DEADLINE), 'JWKS_TIMEOUT');
     assert.equal(cancelled, true);
   });
 
@@ -371,7 +451,8 @@ describe('fetchJwksDocument: total deadline', () => {
   it('cancels the body of a response that arrives after the deadline', async () => {
     const clock = new ManualClock();
     let resolveLate!: (r: Response) => void;
-    let cancelled = false;
+    let onCancel!: () => void;
+    const cancelled = new Promise<void>((resolve) => (onCancel = resolve));
     const p = fetchJwksDocument(new URL('https://idp.example/jwks'), {}, limits({ timeoutMs: 100 }), {
       fetch: () => new Promise<Response>((resolve) => (resolveLate = resolve)),
       clock,
@@ -383,27 +464,24 @@ describe('fetchJwksDocument: total deadline', () => {
     resolveLate(
       new Response(
         new ReadableStream<Uint8Array>({
-          cancel: () => {
-            cancelled = true;
-          },
+          cancel: () => onCancel(),
         }),
       ),
     );
-    await new Promise((r) => setImmediate(r));
-    assert.equal(cancelled, true);
+    await guard(cancelled); // the late body is cancelled, not read
   });
 
-  it('an external signal abort (cache closed) → CLOSED quickly', async () => {
-    const url = route(() => {
-      /* never answer */
-    });
+  it('an external signal abort (cache closed) → CLOSED at once, without waiting for the deadline', async () => {
+    const { url, arrived } = announcedRoute(); // never answers
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const t0 = performance.now();
-    const scheduler = countingScheduler();
-    await expectCode(guard(fetchJwksDocument(url, {}, limits({ timeoutMs: 5000 }), deps({ signal: ac.signal, scheduler }))), 'CLOSED');
-    assert.ok(performance.now() - t0 < 1500);
-    assert.equal(scheduler.outstanding.size, 0);
+    // the deadline's clock never moves: only the abort can end the request
+    const clock = new ManualClock();
+    const p = fetchJwksDocument(url, {}, limits({ timeoutMs: 5000 }), deps({ signal: ac.signal, clock, scheduler: clock }));
+    const { closed } = await guard(arrived);
+    ac.abort();
+    await expectCode(guard(p), 'CLOSED');
+    assert.equal(clock.pendingTimers, 0, 'the deadline timer was cleared');
+    await guard(closed);
   });
 
   it('removes its abort listener from the external signal when done', async () => {
@@ -459,8 +537,8 @@ describe('fetchJwksDocument: size limits', () => {
       written = writeBig(res, 1024 * 1024);
     });
     await expectCode(fetchJwksDocument(url, {}, limits({ maxResponseBytes: CAP }), deps()), 'JWKS_TOO_LARGE');
-    await withTimeout(closed, 2000, 'the server to see the connection closed');
-    await withTimeout(written, 2000, 'the server writer to stop');
+    await withTimeout(closed, HANG_MS, 'the server to see the connection closed');
+    await withTimeout(written, HANG_MS, 'the server writer to stop');
   });
 
   it('a content-length above the cap → JWKS_TOO_LARGE before reading', async () => {
@@ -470,9 +548,10 @@ describe('fetchJwksDocument: size limits', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
       void writeBig(res, 1024 * 1024);
     });
-    const err = await expectCode(fetchJwksDocument(url, {}, limits({ maxResponseBytes: CAP }), deps()), 'JWKS_TOO_LARGE');
-    assert.match(err.message, /declares/);
-    await withTimeout(closed, 2000, 'the server to see the connection closed');
+    const counting = pullCountingFetch();
+    await expectCode(fetchJwksDocument(url, {}, limits({ maxResponseBytes: CAP }), deps({ fetch: counting.fetch })), 'JWKS_TOO_LARGE');
+    assert.equal(counting.bytes, 0, 'refused on the declared length: not one body byte read');
+    await withTimeout(closed, HANG_MS, 'the server to see the connection closed');
   });
 
   it('a body of exactly the cap is accepted', async () => {
@@ -726,10 +805,12 @@ describe('fetchJwksDocument: failures', () => {
     });
 
     it(`${code} with an HTTP-date Retry-After`, async () => {
-      const when = new Date(Date.now() + 30_000).toUTCString();
-      const err = await expectCode(fetchJwksDocument(status(code, { 'retry-after': when }), {}, limits(), deps()), 'JWKS_HTTP_STATUS');
+      // the wall clock is the injected one (on a whole second, as HTTP-dates are): exactly 30 s ahead
+      const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+      const when = new Date(clock.wallNow() + 30_000).toUTCString();
+      const err = await expectCode(fetchJwksDocument(status(code, { 'retry-after': when }), {}, limits(), deps({ clock, scheduler: clock })), 'JWKS_HTTP_STATUS');
       assert.equal(err.upstreamStatus, code);
-      assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 25_000 && err.retryAfterMs <= 30_000, `${err.retryAfterMs}`);
+      assert.equal(err.retryAfterMs, 30_000);
     });
 
     it(`${code} without Retry-After has no retryAfterMs`, async () => {
@@ -761,7 +842,7 @@ describe('fetchJwksDocument: failures', () => {
       void writeBig(res, 8 * 1024 * 1024);
     });
     await expectCode(fetchJwksDocument(url, {}, limits(), deps()), 'JWKS_HTTP_STATUS');
-    await withTimeout(closed, 2000, 'the server to see the connection closed');
+    await withTimeout(closed, HANG_MS, 'the server to see the connection closed');
   });
 
   it('non-JSON body → JWKS_MALFORMED', async () => {
@@ -778,7 +859,8 @@ describe('fetchJwksDocument: failures', () => {
       res.end(Buffer.concat([Buffer.from('{"keys":[],"x":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]));
     });
     const err = await expectCode(fetchJwksDocument(url, {}, limits(), deps()), 'JWKS_MALFORMED');
-    assert.match(err.message, /UTF-8/);
+    // the decoder's own error code, not a phrase of our message: it failed at decoding, not at JSON
+    assert.equal((err.cause as { code?: unknown } | undefined)?.code, 'ERR_ENCODING_INVALID_ENCODED_DATA');
   });
 
   const contentTypes: Array<[string | undefined, boolean]> = [
@@ -824,18 +906,18 @@ describe('fetchJwksDocument: failures', () => {
     assert.ok(err.cause !== undefined);
   });
 
-  it('connection reset mid-body → JWKS_NETWORK or JWKS_MALFORMED, never a crash', async () => {
+  it('connection reset mid-body → JWKS_NETWORK, never a crash', async () => {
     const url = route((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '10000' });
-      res.write('{"keys":[');
-      setTimeout(() => req.socket.destroy(), 20);
+      // headers and the first bytes are on the wire before the reset: the body, not the request, fails
+      res.write('{"keys":[', () => req.socket.destroy());
     });
     const err = await fetchJwksDocument(url, {}, limits(), deps()).then(
       () => assert.fail('should reject'),
       (e: unknown) => e,
     );
     assert.ok(err instanceof KeysUnavailableError, String(err));
-    assert.ok(['JWKS_NETWORK', 'JWKS_MALFORMED'].includes(err.code), err.code);
+    assert.equal(err.code, 'JWKS_NETWORK');
   });
 
   it('a user fetch rejecting with a non-Error → JWKS_NETWORK', async () => {
@@ -866,7 +948,7 @@ describe('fetchJwksDocument: failures', () => {
       (e: unknown) => e,
     );
     assert.ok(err instanceof KeysUnavailableError);
-    assert.ok(['JWKS_MALFORMED', 'JWKS_NETWORK'].includes(err.code), err.code);
+    assert.equal(err.code, 'JWKS_MALFORMED'); // the transport's own non-byte-chunk check
   });
 });
 

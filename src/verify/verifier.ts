@@ -6,6 +6,7 @@ import { jwtVerify, errors as joseErrors } from 'jose';
 import type { JWTPayload, JWTHeaderParameters } from 'jose';
 import type { JwksCache, LookupContext, ResolvedKeys } from '../cache.js';
 import type { JwksCacheOptions } from '../options.js';
+import type { Logger } from '../logging.js';
 import { createJwksCache } from '../cache.js';
 import { ConfigError, JwksKeeperError, TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
@@ -76,11 +77,13 @@ export interface VerifierOptions {
    * headers always go through jose.
    */
   fastPath?: boolean;
+  /** A pino-compatible logger for the events of the cache created from `jwksUri` (see `JwksCacheOptions.logger`). Default: none. With `keys`, give it to that cache instead. */
+  logger?: Logger;
 }
 
-/** What a successful verification returns. */
-export interface VerifyResult {
-  payload: JWTPayload;
+/** What a successful verification returns; `TPayload` types the claims your tokens carry (not checked beyond the verifier's rules). */
+export interface VerifyResult<TPayload extends JWTPayload = JWTPayload> {
+  payload: TPayload;
   protectedHeader: JWTHeaderParameters;
   /** The key that verified the token. */
   key: { kid: string | undefined; thumbprint: string; generation: number };
@@ -93,7 +96,7 @@ export interface Verifier {
    * {@link KeysUnavailableError} (answer 503); never with anything else.
    * @param ctx - optional per-request context; `clientId` shares unknown-kid waiting capacity fairly.
    */
-  verify(token: string, ctx?: LookupContext): Promise<VerifyResult>;
+  verify<TPayload extends JWTPayload = JWTPayload>(token: string, ctx?: LookupContext): Promise<VerifyResult<TPayload>>;
   /** The key cache in use. */
   readonly keys: JwksCache;
   /** Close the cache if this verifier created it. */
@@ -162,7 +165,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const maxTokenAge = options.maxTokenAgeSec;
   if (maxTokenAge !== undefined && (typeof maxTokenAge !== 'number' || !(maxTokenAge > 0))) throw new ConfigError('maxTokenAgeSec must be > 0');
   const owned = options.keys === undefined;
-  const keys = options.keys ?? createJwksCache({ ...options.cacheOptions, jwksUri: options.jwksUri! });
+  if (options.logger !== undefined && options.keys !== undefined) throw new ConfigError('logger applies to the cache created from jwksUri: pass it to createJwksCache for a shared cache');
+  const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, jwksUri: options.jwksUri! });
   const clock = options.clock ?? options.cacheOptions?.clock ?? systemClock;
   const limits: PrecheckLimits = {
     maxTokenBytes: options.maxTokenBytes ?? 16_384,
@@ -318,7 +322,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   return {
-    verify,
+    verify: verify as Verifier['verify'],
     keys,
     async close() {
       if (owned) await keys.close();

@@ -7,6 +7,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createJwksCache } from '../../src/index.js';
+import { ManualClock } from '../../src/testing/index.js';
+
+/**
+ * The caches' deadlines sit on a clock nobody advances: a loaded machine makes a case slower,
+ * never a JWKS_TIMEOUT instead of its real outcome. (`ms` below is printed, never asserted.)
+ */
+const idle = (): { clock: ManualClock; scheduler: ManualClock } => {
+  const clock = new ManualClock();
+  return { clock, scheduler: clock };
+};
 
 export const CASES = {
   'gzip-bomb': { path: '/bomb-gzip', maxResponseBytes: undefined },
@@ -40,7 +50,7 @@ async function main(): Promise<void> {
   // Warm up: fetch, every decoder, JSON, validation and key import, so lazily loaded code and
   // one-time allocations are in the baseline.
   for (const path of ['/warm', '/warm-gzip', '/warm-br', '/warm-deflate']) {
-    const warm = createJwksCache({ jwksUri: `${origin}${path}`, timeoutMs: 10_000 });
+    const warm = createJwksCache({ jwksUri: `${origin}${path}`, timeoutMs: 10_000, ...idle() });
     await warm.ready();
     await warm.close();
   }
@@ -59,7 +69,7 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 1);
 
   const t0 = performance.now();
-  const cache = createJwksCache({ jwksUri: `${origin}${c.path}`, timeoutMs: 20_000, ...(c.maxResponseBytes ? { maxResponseBytes: c.maxResponseBytes } : {}) });
+  const cache = createJwksCache({ jwksUri: `${origin}${c.path}`, timeoutMs: 20_000, ...idle(), ...(c.maxResponseBytes ? { maxResponseBytes: c.maxResponseBytes } : {}) });
   const r = await cache.refresh();
   const ms = performance.now() - t0;
   clearInterval(sampler);

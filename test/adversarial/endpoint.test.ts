@@ -3,23 +3,29 @@
  * API against the hostile IdP on real sockets: F1 slow loris, F2 oversize bodies, F3 redirects
  * and https, F4 compression bombs, F5 ordering / single flight / close(), F6 unknown-kid
  * amplification over a real socket, F7 hanging DNS, and Retry-After.
+ *
+ * Time is a ManualClock shared by the cache (its deadline, backoff and budget) and the hostile
+ * server (its scripted delays and drips): "the refresh aborts at the deadline" is shown by the
+ * clock reaching `timeoutMs` and the server seeing the connection close, never by measuring
+ * real time, so the file gives the same answers on a loaded machine.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import { ConfigError, createJwksCache, createVerifier, KeysUnavailableError } from '../../src/index.js';
 import type { FetchLike, JwksCache, JwksCacheOptions } from '../../src/index.js';
-import { ManualClock } from '../../src/testing/index.js';
+import { flushMicrotasks, ManualClock } from '../../src/testing/index.js';
 import { AUD, ISS, attackerToken, makeKey, mint } from '../helpers/keys.js';
-import { codeOf, recordEvents, rejects503, sleep, Summary, waitFor } from './harness.js';
+import { codeOf, driveUntil, HANG_GUARD_MS, recordEvents, rejects503, Summary, track } from './harness.js';
 import {
   assembleDeflateBomb,
   BOMB_INFLATED_BYTES,
   CountingServer,
+  countingFetch,
   DnsFaultFetch,
   getBomb,
+  heldFetch,
   HostileIdp,
-  lateFetch,
   loopbackResolver,
   type BombEncoding,
   type Step,
@@ -45,6 +51,8 @@ before(async () => {
 afterEach(async () => {
   for (const c of open.splice(0)) await c.close();
   for (const d of dnsFaults.splice(0)) d.release();
+  idp.clearTimers();
+  idp.scheduler = realScheduler;
   idp.mode = { kind: 'jwks' };
   idp.queue.length = 0;
   idp.routes.clear();
@@ -56,31 +64,60 @@ after(async () => {
   summary.print();
 });
 
-function client(extra: Partial<JwksCacheOptions> = {}) {
-  const cache = createJwksCache({ jwksUri: idp.url, timeoutMs: TIMEOUT, backoffInitialMs: 50, backoffMaxMs: 200, ...extra });
-  open.push(cache);
-  const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache });
-  return { cache, verifier, ...recordEvents(cache) };
+const realScheduler = idp.scheduler;
+
+/**
+ * A test clock for one cache (wall time starts now, so tokens minted with the real time are
+ * valid on it). Nothing on it moves unless the test advances it: no deadline can fire early
+ * because the machine is slow.
+ */
+function manual(): { clock: ManualClock; scheduler: ManualClock } {
+  const clock = new ManualClock(Date.now());
+  return { clock, scheduler: clock };
 }
 
-/** Load k1, then let `step` answer every later request; returns the failed refresh. */
-async function lkgThen(step: Step, extra: Partial<JwksCacheOptions> = {}) {
+/** A cache on the hostile server; the server's scripted timers run on the cache's ManualClock. */
+function client(extra: Partial<JwksCacheOptions> = {}) {
+  const { clock } = manual();
+  idp.clearTimers();
+  idp.scheduler = clock;
+  const cache = createJwksCache({ jwksUri: idp.url, timeoutMs: TIMEOUT, backoffInitialMs: 50, backoffMaxMs: 200, clock, scheduler: clock, ...extra });
+  open.push(cache);
+  const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache, clock });
+  return { clock, cache, verifier, ...recordEvents(cache) };
+}
+
+/**
+ * Load k1, then let `step` answer every later request; returns the failed refresh.
+ * With `deadline`, the clock is taken to one millisecond before the deadline (the refresh must
+ * still be pending), then to the deadline (it must end there).
+ */
+async function lkgThen(step: Step, extra: Partial<JwksCacheOptions> = {}, deadline?: number) {
   const c = client(extra);
   await c.cache.ready();
   idp.mode = step;
   idp.keys = [k1.jwk, makeKey('new').jwk]; // a changed document, so no 304 can hide the case
-  const hits = idp.hits;
-  const t0 = performance.now();
-  const r = await c.cache.refresh();
-  const ms = performance.now() - t0;
-  const rec = idp.requests[hits];
-  assert.ok(rec, 'the refresh reached the server');
+  const arrived = idp.request(idp.hits + 1);
+  const refreshing = track(c.cache.refresh());
+  const rec = await arrived; // the refresh reached the server
+  if (deadline !== undefined) {
+    await c.clock.advance(deadline - 1);
+    assert.equal(refreshing.settled, false, `the refresh ended before the ${deadline} ms deadline`);
+    await c.clock.advance(1);
+  }
+  const r = await refreshing.promise;
   assert.equal(r.ok, false, 'the hostile answer is a failed refresh');
   // last-known-good keeps verifying
   assert.equal(c.cache.snapshot()?.generation, 1);
   assert.equal((await c.verifier.verify(token1)).key.kid, 'k1');
   summary.hostile(r.ok || c.cache.snapshot()?.generation !== 1);
-  return { ...c, r, ms, rec };
+  return { ...c, r, rec };
+}
+
+/** Resolves when the server is done with `rec`; asserts the client hung up first. */
+async function clientHungUp(rec: { closed: Promise<void>; clientClosed: boolean }): Promise<void> {
+  await rec.closed;
+  assert.equal(rec.clientClosed, true, 'the client closed the connection before the server finished');
 }
 
 describe('F1: slow loris, one total deadline', () => {
@@ -92,46 +129,51 @@ describe('F1: slow loris, one total deadline', () => {
   for (const [label, step, serverMs] of cases) {
     test(`F1: ${label}: the refresh aborts at the ${TIMEOUT} ms deadline, the server sees the connection closed, last-known-good serves`, async () => {
       summary.case();
-      const { r, ms, rec, of } = await lkgThen(step);
+      // pending at TIMEOUT - 1, JWKS_TIMEOUT at TIMEOUT (lkgThen), on the clock that also paces the server
+      assert.ok(serverMs > TIMEOUT);
+      const { r, rec, of } = await lkgThen(step, {}, TIMEOUT);
       assert.equal(r.error?.code, 'JWKS_TIMEOUT');
       assert.equal(of('refresh.failed').at(-1)?.code, 'JWKS_TIMEOUT');
-      assert.ok(ms >= TIMEOUT - 5, `aborted after ${ms.toFixed(0)} ms, before the deadline`);
-      assert.ok(ms < Math.min(serverMs / 2, 2_500), `aborted after ${ms.toFixed(0)} ms; the server would have taken ${serverMs} ms`);
-      await waitFor(() => rec.clientClosed, 2_000, 'the server to see the client hang up');
-      assert.equal(rec.finished, false);
+      await clientHungUp(rec);
+      assert.equal(rec.finished, false, `the server, which needed ${serverMs} ms, never finished`);
     });
   }
 
   test('F1: cold start against a slow-loris IdP fails at the deadline (KEYS_NOT_LOADED, cause JWKS_TIMEOUT) instead of hanging', async () => {
     summary.case();
     idp.mode = { kind: 'drip', intervalMs: 100 };
-    const { cache, verifier } = client();
-    const t0 = performance.now();
-    const err = await rejects503(verifier.verify(token1), 'KEYS_NOT_LOADED');
+    const { cache, verifier, clock } = client();
+    const arrived = idp.request(idp.hits + 1);
+    const verifying = track(verifier.verify(token1));
+    const rec = await arrived;
+    await clock.advance(TIMEOUT - 1);
+    assert.equal(verifying.settled, false, 'still loading before the deadline');
+    await clock.advance(1);
+    const err = await rejects503(verifying.promise, 'KEYS_NOT_LOADED');
     assert.equal((err.cause as KeysUnavailableError).code, 'JWKS_TIMEOUT');
-    assert.ok(performance.now() - t0 < 2_500);
     assert.equal(cache.snapshot(), undefined);
+    await clientHungUp(rec);
   });
 
-  test('F1: a refresh stuck on a dripping body never blocks verification of known kids', async () => {
+  test('F1: a refresh stuck on a dripping body never blocks verification of known kids', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
-    const { cache, verifier } = client({ timeoutMs: 1_500 });
+    const { cache, verifier, clock } = client({ timeoutMs: 1_500 });
     await cache.ready();
     idp.mode = { kind: 'drip', intervalMs: 20 };
     idp.keys = [k1.jwk, makeKey('n2').jwk];
-    let settled = false;
-    const refreshing = cache.refresh().then((r) => {
-      settled = true;
-      return r;
-    });
-    await waitFor(() => idp.requests.at(-1)?.kind === 'drip' && (idp.requests.at(-1)?.bytesWritten ?? 0) > 0, 1_000, 'the drip to start');
-    const t0 = performance.now();
+    const arrived = idp.request(idp.hits + 1);
+    const refreshing = track(cache.refresh());
+    const rec = await arrived;
+    assert.equal(rec.kind, 'drip');
+    assert.ok(rec.bytesWritten > 0, 'the drip started');
+    // The clock stands still, so the drip cannot finish and the deadline cannot fire: the
+    // refresh is in flight for as long as the test wants. Every verification settles anyway.
     for (let i = 0; i < 50; i++) assert.equal((await verifier.verify(token1)).key.kid, 'k1');
-    const ms = performance.now() - t0;
-    assert.equal(settled, false, 'the 50 verifications finished while the refresh was still in flight');
-    const r = await refreshing;
+    assert.equal(refreshing.settled, false, 'the 50 verifications finished while the refresh was still in flight');
+    await clock.advance(1_500);
+    const r = await refreshing.promise;
     assert.equal(r.error?.code, 'JWKS_TIMEOUT');
-    console.log(`F1: 50 verifications of a cached kid took ${ms.toFixed(1)} ms while a refresh dripped`);
+    await clientHungUp(rec);
   });
 });
 
@@ -140,7 +182,7 @@ describe('F2: body cap on decoded bytes, streamed', () => {
     summary.case();
     const { r, rec } = await lkgThen({ kind: 'big', bytes: 10 * 1024 * 1024 });
     assert.equal(r.error?.code, 'JWKS_TOO_LARGE');
-    await waitFor(() => rec.clientClosed, 2_000, 'the server to see the client hang up');
+    await clientHungUp(rec);
     assert.ok(rec.bytesWritten < 10 * 1024 * 1024, `server wrote ${rec.bytesWritten} bytes`);
     console.log(`F2: 10 MB body aborted; the server managed to hand ${(rec.bytesWritten / MiB).toFixed(2)} MiB to its socket`);
     summary.extra['F2 server bytes before abort (MiB)'] = (rec.bytesWritten / MiB).toFixed(2);
@@ -148,10 +190,12 @@ describe('F2: body cap on decoded bytes, streamed', () => {
 
   test('F2: a declared Content-Length of 10 MB is refused before reading the body', async () => {
     summary.case();
-    const { r, rec } = await lkgThen({ kind: 'big', bytes: 10 * 1024 * 1024, declareLength: true });
+    const counting = countingFetch();
+    const { r, rec } = await lkgThen({ kind: 'big', bytes: 10 * 1024 * 1024, declareLength: true }, { fetch: counting.fetch });
     assert.equal(r.error?.code, 'JWKS_TOO_LARGE');
-    assert.match(r.error?.message ?? '', /declares/);
-    await waitFor(() => rec.clientClosed, 2_000, 'the server to see the client hang up');
+    assert.deepEqual(counting.reads.at(-1), { status: 200, bytes: 0 }, 'refused on the declared length: not one body byte read');
+    assert.ok((counting.reads[0]?.bytes ?? 0) > 0, 'control: the counter sees the body of the first load');
+    await clientHungUp(rec);
   });
 
   test('F2: a 1 MiB response header (header bomb) fails the refresh (JWKS_NETWORK) without reading a body', async () => {
@@ -196,12 +240,12 @@ describe('F3: redirects refused, https required except loopback', () => {
     summary.case();
     idp.route('/to-other', { kind: 'redirect', location: `${other.origin}/jwks` });
     const before = other.hits;
-    const followed = createJwksCache({ jwksUri: `${idp.origin}/to-other`, allowRedirects: true, timeoutMs: TIMEOUT });
+    const followed = createJwksCache({ jwksUri: `${idp.origin}/to-other`, allowRedirects: true, timeoutMs: TIMEOUT, ...manual() });
     open.push(followed);
     await followed.ready();
     assert.equal(other.hits, before + 1, 'control: a followed redirect is counted');
     idp.route('/loop', { kind: 'redirect', location: '/loop' });
-    const loop = createJwksCache({ jwksUri: `${idp.origin}/loop`, allowRedirects: true, timeoutMs: TIMEOUT });
+    const loop = createJwksCache({ jwksUri: `${idp.origin}/loop`, allowRedirects: true, timeoutMs: TIMEOUT, ...manual() });
     open.push(loop);
     const err = await rejects503(loop.ready(), 'KEYS_NOT_LOADED');
     assert.equal((err.cause as KeysUnavailableError).code, 'JWKS_REDIRECT');
@@ -216,8 +260,8 @@ describe('F3: redirects refused, https required except loopback', () => {
     idp.route('/down', { kind: 'redirect', status: 302, location: 'http://other.test/jwks' });
     idp.route('/up', { kind: 'redirect', status: 302, location: 'https://other.test/jwks' });
     const before = other.hits;
-    const down = createJwksCache({ jwksUri: 'https://idp.test/down', fetch: resolver, allowRedirects: true, timeoutMs: TIMEOUT });
-    const up = createJwksCache({ jwksUri: 'https://idp.test/up', fetch: resolver, allowRedirects: true, timeoutMs: TIMEOUT });
+    const down = createJwksCache({ jwksUri: 'https://idp.test/down', fetch: resolver, allowRedirects: true, timeoutMs: TIMEOUT, ...manual() });
+    const up = createJwksCache({ jwksUri: 'https://idp.test/up', fetch: resolver, allowRedirects: true, timeoutMs: TIMEOUT, ...manual() });
     open.push(down, up);
     const err = await rejects503(down.ready(), 'KEYS_NOT_LOADED');
     const cause = err.cause as KeysUnavailableError;
@@ -233,7 +277,7 @@ describe('F3: redirects refused, https required except loopback', () => {
     summary.case();
     idp.route('/follow-me', { kind: 'redirect', location: `${other.origin}/jwks` });
     const following: FetchLike = (input, init) => fetch(input, { ...init, redirect: 'follow' });
-    const cache = createJwksCache({ jwksUri: `${idp.origin}/follow-me`, fetch: following, timeoutMs: TIMEOUT });
+    const cache = createJwksCache({ jwksUri: `${idp.origin}/follow-me`, fetch: following, timeoutMs: TIMEOUT, ...manual() });
     open.push(cache);
     const err = await rejects503(cache.ready(), 'KEYS_NOT_LOADED');
     assert.equal((err.cause as KeysUnavailableError).code, 'JWKS_REDIRECT');
@@ -317,7 +361,7 @@ describe('F4: compression bombs', () => {
       assert.equal(res.r.error?.code, 'JWKS_TOO_LARGE');
       const ab = (peakAb - m0.arrayBuffers) / MiB;
       assert.ok(ab < 32, `arrayBuffers grew by ${ab.toFixed(1)} MiB`);
-      console.log(`F4 ${enc}: JWKS_TOO_LARGE after ${res.ms.toFixed(0)} ms, arrayBuffers +${ab.toFixed(1)} MiB (RSS is measured in resources.test.ts)`);
+      console.log(`F4 ${enc}: JWKS_TOO_LARGE, arrayBuffers +${ab.toFixed(1)} MiB (RSS is measured in resources.test.ts)`);
     });
   }
 });
@@ -325,30 +369,45 @@ describe('F4: compression bombs', () => {
 describe('F5: an older response never overwrites a newer one; single flight; close()', () => {
   const setOf = (...kids: string[]) => JSON.stringify({ keys: kids.map((k) => makeKey(k).jwk) });
   const jsonResponse = (body: string) => new Response(body, { headers: { 'content-type': 'application/json' } });
+  /**
+   * After `release()`: wait until the client read the late body to its end or cancelled it
+   * (an in-memory stream: no I/O, only promise turns), or ignored it for ten event-loop turns;
+   * then let whatever follows a read (an install) run.
+   */
+  const lateAnswerHandled = async (h: { consumed: Promise<unknown> }) => {
+    const turns = (async () => {
+      for (let i = 0; i < 10; i++) await flushMicrotasks();
+    })();
+    await Promise.race([h.consumed, turns]);
+    await flushMicrotasks();
+  };
 
   test('F5: a response that arrives after its deadline (from a fetch deaf to abort) is discarded; the newer set stays', async () => {
     summary.case();
     const A = setOf('a');
-    const OLD = setOf('old');
     const NEW = setOf('new');
     let n = 0;
-    const late = lateFetch(600, () => jsonResponse(OLD));
+    const late = heldFetch(setOf('old'));
     const seq: FetchLike = (input, init) => {
       n++;
       if (n === 1) return Promise.resolve(jsonResponse(A));
-      if (n === 2) return late(input, init);
+      if (n === 2) return late.fetch(input, init);
       return Promise.resolve(jsonResponse(NEW));
     };
-    const cache = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: seq, timeoutMs: TIMEOUT });
+    const { clock, scheduler } = manual();
+    const cache = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: seq, timeoutMs: TIMEOUT, clock, scheduler });
     open.push(cache);
     const { of } = recordEvents(cache);
     await cache.ready();
-    const slow = await cache.refresh();
-    assert.equal(slow.error?.code, 'JWKS_TIMEOUT');
+    const slow = cache.refresh();
+    await late.called;
+    await clock.advance(TIMEOUT);
+    assert.equal((await slow).error?.code, 'JWKS_TIMEOUT');
     const fresh = await cache.refresh();
     assert.equal(fresh.ok, true);
     assert.equal(cache.snapshot()?.generation, 2);
-    await sleep(600); // the old response has now arrived
+    late.release(); // the old response arrives now, after the newer set
+    await lateAnswerHandled(late);
     assert.deepEqual(
       cache.snapshot()?.keys.map((k) => k.kid),
       ['new'],
@@ -361,15 +420,21 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
 
   test('F5: the same over a real socket: a slow answer with an old set after a newer success changes nothing', async () => {
     summary.case();
-    const { cache } = client();
+    const { cache, clock } = client();
     idp.keys = [makeKey('a').jwk];
     await cache.ready();
     const oldBody = setOf('old');
     idp.next({ kind: 'delay', ms: 500, then: { kind: 'body', body: oldBody } });
     idp.keys = [makeKey('new').jwk];
-    assert.equal((await cache.refresh()).error?.code, 'JWKS_TIMEOUT');
+    const arrived = idp.request(idp.hits + 1);
+    const slow = cache.refresh();
+    const rec = await arrived;
+    await clock.advance(TIMEOUT);
+    assert.equal((await slow).error?.code, 'JWKS_TIMEOUT');
     assert.equal((await cache.refresh()).ok, true);
-    await sleep(550);
+    await clientHungUp(rec);
+    await clock.advance(500); // the server's old answer is due now
+    await flushMicrotasks();
     assert.deepEqual(
       cache.snapshot()?.keys.map((k) => k.kid),
       ['new'],
@@ -379,51 +444,65 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
 
   test('F5: single flight: 50 refresh() calls and 200 unknown-kid lookups during one slow fetch share that one request', async () => {
     summary.case();
-    const { cache, verifier } = client({ timeoutMs: 2_000 });
+    const { cache, verifier, clock, idle } = client({ timeoutMs: 2_000 });
     await cache.ready();
     const hits = idp.hits;
     idp.next({ kind: 'delay', ms: 150, then: { kind: 'jwks' } });
     idp.keys = [k1.jwk, makeKey('n2').jwk];
+    const arrived = idp.request(hits + 1);
     const refreshes = Array.from({ length: 50 }, () => cache.refresh());
-    const nowSec = Math.floor(Date.now() / 1000);
-    const lookups = Array.from({ length: 200 }, (_, i) => verifier.verify(attackerToken(`sf-${i}`, nowSec)).catch((e: unknown) => e));
+    const nowSec = Math.floor(clock.wallNow() / 1000);
+    let lookupsSettled = 0;
+    const lookups = Array.from({ length: 200 }, (_, i) =>
+      verifier.verify(attackerToken(`sf-${i}`, nowSec)).then(
+        () => lookupsSettled++,
+        () => lookupsSettled++,
+      ),
+    );
+    await arrived;
+    await clock.advance(150); // the server answers
     const results = await Promise.all(refreshes);
     assert.equal(idp.hits, hits + 1, 'one request for all 50 refresh() calls');
     for (const r of results) assert.deepEqual(r, results[0]);
     assert.equal(results[0]?.generation, 2);
+    // the lookups may wait for the unknown-kid budget: run the clock until every one settled
+    await driveUntil(clock, idle, () => lookupsSettled === 200, 1_000, 60, 'the unknown-kid lookups');
     await Promise.all(lookups);
     assert.ok(idp.hits - hits <= 3, `lookups cost ${idp.hits - hits - 1} more requests (budget: burst 2)`);
   });
 
-  test('F5: close() during an in-flight fetch resolves promptly (even if the fetch ignores abort), installs nothing, and closes the socket', async () => {
+  test('F5: close() during an in-flight fetch resolves without waiting for it (even if the fetch ignores abort), installs nothing, and closes the socket', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
-    // real socket, slow headers
-    const { cache } = client({ timeoutMs: 5_000 });
+    // real socket, slow headers: the server holds its answer until the clock reaches 2 s, and
+    // the clock is never advanced, so close() can only resolve without the answer
+    const { cache, clock } = client({ timeoutMs: 5_000 });
     await cache.ready();
     idp.mode = { kind: 'delay', ms: 2_000, then: { kind: 'jwks' } };
     idp.keys = [makeKey('late').jwk];
+    const arrived = idp.request(idp.hits + 1);
     const pending = cache.refresh();
-    await waitFor(() => idp.requests.at(-1)?.kind === 'pending', 1_000, 'the request to reach the server');
-    const rec = idp.requests.at(-1)!;
-    const t0 = performance.now();
+    const rec = await arrived;
+    assert.equal(rec.kind, 'pending', 'the server holds the answer');
+    const t0 = clock.monotonicNow();
     await cache.close();
-    const closeMs = performance.now() - t0;
-    assert.ok(closeMs < 1_000, `close() took ${closeMs.toFixed(0)} ms while the server held the answer for 2 s`);
+    assert.equal(clock.monotonicNow(), t0, 'close() resolved with the clock standing still: it waited for neither the deadline nor the server');
+    assert.equal(rec.finished, false, 'close() resolved while the server still held the answer');
     const r = await pending;
     assert.equal(r.ok, false);
     assert.equal(r.error?.code, 'CLOSED');
-    await waitFor(() => rec.clientClosed, 1_000, 'the server to see the client hang up');
+    await clientHungUp(rec);
     assert.equal(cache.snapshot()?.generation, 1);
     await rejects503(cache.refresh(), 'CLOSED');
-    // a fetch deaf to abort
-    const deaf = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: lateFetch(500, () => jsonResponse(setOf('zombie'))), timeoutMs: 5_000 });
+    // a fetch deaf to abort, never answering until released
+    const zombie = heldFetch(setOf('zombie'));
+    const m = manual();
+    const deaf = createJwksCache({ jwksUri: 'https://idp.test/jwks', fetch: zombie.fetch, timeoutMs: 5_000, ...m });
     const loading = deaf.ready();
-    await sleep(20);
-    const t1 = performance.now();
-    await deaf.close();
-    assert.ok(performance.now() - t1 < 400, 'close() does not wait for a fetch that ignores its signal');
-    await rejects503(loading, 'CLOSED', 'KEYS_NOT_LOADED');
-    await sleep(550);
+    await zombie.called;
+    await deaf.close(); // resolves although the fetch never settles
+    await rejects503(loading, 'CLOSED');
+    zombie.release();
+    await lateAnswerHandled(zombie);
     assert.equal(deaf.snapshot(), undefined, 'the zombie response was not installed after close()');
   });
 });
@@ -431,21 +510,24 @@ describe('F5: an older response never overwrites a newer one; single flight; clo
 describe('F6: unknown-kid amplification over a real socket', () => {
   test('F6: 2,000 random-kid tokens fired concurrently cost at most burst + 1 upstream requests; none verifies; known kids unaffected', async () => {
     summary.case();
-    const { cache, verifier } = client({ timeoutMs: 2_000 });
+    const { cache, verifier, clock, idle } = client({ timeoutMs: 2_000 });
     await cache.ready();
     const hits = idp.hits;
-    const nowSec = Math.floor(Date.now() / 1000);
+    const nowSec = Math.floor(clock.wallNow() / 1000);
     const tokens = Array.from({ length: 2_000 }, () => attackerToken(`rnd-${Math.random().toString(36).slice(2)}`, nowSec));
-    const t0 = performance.now();
-    const outcomes = await Promise.allSettled(tokens.map((t) => verifier.verify(t)));
-    const ms = performance.now() - t0;
+    let settled = 0;
+    const t0 = clock.monotonicNow();
+    const all = Promise.allSettled(tokens.map((t) => verifier.verify(t).finally(() => settled++)));
+    // lookups that wait for the budget settle as test time passes: run the clock until all did
+    await driveUntil(clock, idle, () => settled === tokens.length, 1_000, 60, 'the 2,000 lookups');
+    const outcomes = await all;
     const upstream = idp.hits - hits;
     const tally: Record<string, number> = {};
     for (const o of outcomes) {
       const code = o.status === 'fulfilled' ? 'ACCEPTED' : codeOf(o.reason);
       tally[code] = (tally[code] ?? 0) + 1;
     }
-    console.log(`F6: 2,000 concurrent random kids over a real socket: ${upstream} upstream requests (burst 2), ${ms.toFixed(0)} ms, outcomes ${JSON.stringify(tally)}`);
+    console.log(`F6: 2,000 concurrent random kids over a real socket: ${upstream} upstream requests (burst 2), ${(clock.monotonicNow() - t0) / 1000} s of test time, outcomes ${JSON.stringify(tally)}`);
     assert.equal(tally.ACCEPTED, undefined);
     assert.ok(upstream <= 2 + 1, `upstream requests ${upstream}`);
     assert.equal(cache.stats().keyCount, 1);
@@ -461,26 +543,28 @@ describe('F7: name resolution faults through the fetch seam', () => {
   function dnsClient(extra: Partial<JwksCacheOptions> = {}) {
     const dns = new DnsFaultFetch(loopbackResolver({ 'idp.test': idp.origin }));
     dnsFaults.push(dns);
-    const cache = createJwksCache({ jwksUri: `https://idp.test${idp.path}`, fetch: dns.fetch, timeoutMs: TIMEOUT, backoffInitialMs: 50, ...extra });
+    const { clock } = manual();
+    const cache = createJwksCache({ jwksUri: `https://idp.test${idp.path}`, fetch: dns.fetch, timeoutMs: TIMEOUT, backoffInitialMs: 50, clock, scheduler: clock, ...extra });
     open.push(cache);
-    const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache });
-    return { dns, cache, verifier };
+    const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache, clock });
+    return { dns, cache, verifier, clock };
   }
 
-  test('F7: a lookup that hangs forever (deaf to abort) does not stall verification of cached keys; the refresh ends at the deadline', async () => {
+  test('F7: a lookup that hangs forever (deaf to abort) does not stall verification of cached keys; the refresh ends at the deadline', { timeout: HANG_GUARD_MS }, async () => {
     summary.case();
-    const { dns, cache, verifier } = dnsClient();
+    const { dns, cache, verifier, clock } = dnsClient();
     await cache.ready();
     dns.mode = 'hang';
-    let settled = false;
-    const t0 = performance.now();
-    const refreshing = cache.refresh().then((r) => ((settled = true), r));
+    const looking = dns.lookup(dns.lookups + 1);
+    const refreshing = track(cache.refresh());
+    await looking;
     for (let i = 0; i < 50; i++) assert.equal((await verifier.verify(token1)).key.kid, 'k1');
-    assert.equal(settled, false, 'verified 50 tokens while the lookup hung');
-    const r = await refreshing;
-    const ms = performance.now() - t0;
+    assert.equal(refreshing.settled, false, 'verified 50 tokens while the lookup hung');
+    await clock.advance(TIMEOUT - 1);
+    assert.equal(refreshing.settled, false, 'still waiting one millisecond before the deadline');
+    await clock.advance(1);
+    const r = await refreshing.promise;
     assert.equal(r.error?.code, 'JWKS_TIMEOUT');
-    assert.ok(ms < 2_000, `refresh ended after ${ms.toFixed(0)} ms`);
     assert.equal(dns.hanging, 1, 'the lookup itself is still hanging: only the deadline ended the refresh');
   });
 
@@ -488,7 +572,11 @@ describe('F7: name resolution faults through the fetch seam', () => {
     summary.case();
     const a = dnsClient();
     a.dns.mode = 'hang';
-    const results = await Promise.allSettled(Array.from({ length: 100 }, () => a.verifier.verify(token1)));
+    const looking = a.dns.lookup(1);
+    const all = Promise.allSettled(Array.from({ length: 100 }, () => a.verifier.verify(token1)));
+    await looking;
+    await a.clock.advance(TIMEOUT); // the deadline
+    const results = await all;
     for (const x of results) assert.ok(x.status === 'rejected' && codeOf(x.reason) === 'KEYS_NOT_LOADED');
     assert.equal(a.dns.lookups, 1, 'single flight: one lookup for 100 callers');
     const b = dnsClient();
@@ -496,7 +584,7 @@ describe('F7: name resolution faults through the fetch seam', () => {
     b.dns.mode = 'enotfound';
     const r = await b.cache.refresh();
     assert.equal(r.error?.code, 'JWKS_NETWORK');
-    assert.match(r.error?.message ?? '', /ENOTFOUND/);
+    assert.equal((r.error?.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code, 'ENOTFOUND', 'the lookup failure is the cause');
     assert.equal((await b.verifier.verify(token1)).key.kid, 'k1');
   });
 });
@@ -507,24 +595,30 @@ describe('Retry-After on 429/503 (ManualClock drives the schedule, real socket a
     const cache = createJwksCache({ jwksUri: idp.url, clock, scheduler: clock, random: () => 0.5, timeoutMs: 5_000, ...extra });
     open.push(cache);
     const verifier = createVerifier({ issuer: ISS, audience: AUD, keys: cache, clock });
-    const { of } = recordEvents(cache);
+    const { of, next: nextEvent } = recordEvents(cache);
     await cache.ready();
+    idp.scheduler = clock;
     idp.mode = step;
     idp.keys = [k1.jwk, makeKey('rotated').jwk];
     const r = await cache.refresh();
     assert.equal(r.ok, false);
     const next = of('refresh.failed').at(-1)!.nextAttemptInMs;
     const hits = idp.hits;
+    const started = of('refresh.started').length;
     // an unknown-kid flood inside the window costs nothing upstream and fails fast with a retry hint
     const nowSec = Math.floor(clock.wallNow() / 1000);
     const flood = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => verifier.verify(attackerToken(`ra-${i}`, nowSec))));
     await clock.advance(expectGapMs - 1_000);
-    await sleep(30);
+    // an attempt announces itself (refresh.started) synchronously, before any socket I/O
+    assert.equal(of('refresh.started').length, started, 'no attempt inside the Retry-After window');
     assert.equal(idp.hits, hits, 'no request inside the Retry-After window');
     idp.mode = { kind: 'jwks' };
+    const recovered = nextEvent('refresh.succeeded');
     await clock.advance(2_000);
-    await waitFor(() => idp.hits === hits + 1, 2_000, 'the retry after the window');
-    await waitFor(() => cache.health().state === 'healthy', 2_000, 'recovery');
+    assert.equal(of('refresh.started').length, started + 1, 'the retry after the window');
+    await recovered;
+    assert.equal(idp.hits, hits + 1, 'the retry after the window reached the server');
+    assert.equal(cache.health().state, 'healthy', 'recovery');
     return { next, flood };
   }
 

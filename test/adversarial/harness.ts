@@ -1,33 +1,84 @@
 /**
- * Small shared helpers of the adversarial suite: event recording, polling, timing, and the
+ * Small shared helpers of the adversarial suite: event recording, ordering on events and on a
+ * ManualClock (never on real time), and the
  * per-file summary line (`adversarial <file>: cases N, ... forged/hostile JWKS accepted: 0`).
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JwksKeeperError, KeysUnavailableError, TokenInvalidError } from '../../src/index.js';
-import type { JwksCache, JwksEventName, JwksEvents, Verifier } from '../../src/index.js';
+import type { JwksCache, JwksEventName, JwksEvents } from '../../src/index.js';
+import { flushMicrotasks, type ManualClock } from '../../src/testing/index.js';
 
 const ALL_EVENTS: JwksEventName[] = ['refresh.started', 'refresh.succeeded', 'refresh.failed', 'keys.changed', 'key.firstUsed', 'keys.staleServed', 'key.dropped', 'persistence.restored', 'persistence.refused', 'persistence.failed', 'unknownKid'];
 
-/** Record every event of a cache; `of(name)` lists the payloads of one event, in order. */
+/**
+ * Record every event of a cache, in emission order (`seq`); `of(name)` lists the payloads of
+ * one event, in order; `next(name)` resolves with the next emission of `name` (register it
+ * before the action that causes it); `idle()` resolves once no refresh attempt is in flight
+ * (every `refresh.started` has had its `refresh.succeeded` or `refresh.failed`).
+ */
 export function recordEvents(cache: JwksCache, names: JwksEventName[] = ALL_EVENTS.filter((n) => n !== 'unknownKid')) {
-  const events: { name: JwksEventName; at: number; e: unknown }[] = [];
-  for (const name of names) cache.on(name, (e) => events.push({ name, at: performance.now(), e }));
+  const events: { name: JwksEventName; seq: number; e: unknown }[] = [];
+  const waiters: { name: JwksEventName; resolve: (e: unknown) => void }[] = [];
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const watched = new Set<JwksEventName>([...names, 'refresh.started', 'refresh.succeeded', 'refresh.failed']);
+  for (const name of watched) {
+    cache.on(name, (e) => {
+      if (name === 'refresh.started') inFlight++;
+      else if (name === 'refresh.succeeded' || name === 'refresh.failed') inFlight--;
+      if (names.includes(name)) events.push({ name, seq: events.length, e });
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.name === name) waiters.splice(i, 1)[0]!.resolve(e);
+      }
+      if (inFlight === 0 && idleWaiters.length > 0) {
+        const ws = idleWaiters;
+        idleWaiters = [];
+        for (const w of ws) w();
+      }
+    });
+  }
   const of = <K extends JwksEventName>(name: K): JwksEvents[K][] => events.filter((x) => x.name === name).map((x) => x.e as JwksEvents[K]);
-  return { events, of };
+  const next = <K extends JwksEventName>(name: K): Promise<JwksEvents[K]> => new Promise((resolve) => waiters.push({ name, resolve: resolve as (e: unknown) => void }));
+  const idle = (): Promise<void> => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+  return { events, of, next, idle, inFlight: () => inFlight };
 }
 
-/** Poll `cond` every few ms of real time until it holds or `timeoutMs` passes. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 3));
+/**
+ * Drive a ManualClock until `done()` holds: wait for in-flight refreshes (real sockets answer
+ * in real time, whatever the clock says), then advance `stepMs`. Fails after `maxSteps`
+ * steps, a bound in test time, not in real time.
+ */
+export async function driveUntil(clock: ManualClock, idle: () => Promise<void>, done: () => boolean, stepMs: number, maxSteps: number, what: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    await idle();
+    await flushMicrotasks();
+    if (done()) return;
+    if (i >= maxSteps) assert.fail(`${what}: not done after ${maxSteps} steps of ${stepMs} ms of test time`);
+    await clock.advance(stepMs);
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A promise with its settled state observable synchronously (for ordering assertions). */
+export function track<T>(p: Promise<T>): { promise: Promise<T>; readonly settled: boolean } {
+  const t = {
+    promise: p,
+    settled: false,
+  };
+  p.then(
+    () => (t.settled = true),
+    () => (t.settled = true),
+  );
+  return t;
+}
+
+/**
+ * Per-test bound for tests that prove an ordering ("settles while the refresh is held"): there
+ * a regression deadlocks instead of failing, and this turns the deadlock into a failure. Not a
+ * timing assertion: far above what a loaded machine needs for the few seconds these tests take.
+ */
+export const HANG_GUARD_MS = 120_000;
 
 /** The stable code of a library error, else a description (for messages and tallies). */
 export function codeOf(err: unknown): string {
@@ -35,35 +86,28 @@ export function codeOf(err: unknown): string {
   return `NOT-A-LIBRARY-ERROR(${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
 }
 
-/** Assert `p` rejects with a KeysUnavailableError of `code` (or one of `codes`); returns it. */
-export async function rejects503(p: Promise<unknown>, ...codes: string[]): Promise<KeysUnavailableError> {
+/** Assert `p` rejects with a KeysUnavailableError, of exactly `code` when given; returns it. */
+export async function rejects503(p: Promise<unknown>, code?: string): Promise<KeysUnavailableError> {
   try {
     await p;
   } catch (err) {
     assert.ok(err instanceof KeysUnavailableError, `expected KeysUnavailableError, got ${codeOf(err)}`);
-    if (codes.length > 0) assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);
+    if (code !== undefined) assert.equal(err.code, code);
     return err;
   }
-  assert.fail(`expected a KeysUnavailableError ${codes.join('|')}, but it resolved`);
+  assert.fail(`expected a KeysUnavailableError ${code ?? ''}, but it resolved`);
 }
 
-/** Assert `p` rejects with a TokenInvalidError of `code` (or one of `codes`); returns it. */
-export async function rejects401(p: Promise<unknown>, ...codes: string[]): Promise<TokenInvalidError> {
+/** Assert `p` rejects with a TokenInvalidError, of exactly `code` when given; returns it. */
+export async function rejects401(p: Promise<unknown>, code?: string): Promise<TokenInvalidError> {
   try {
     await p;
   } catch (err) {
     assert.ok(err instanceof TokenInvalidError, `expected TokenInvalidError, got ${codeOf(err)}`);
-    if (codes.length > 0) assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);
+    if (code !== undefined) assert.equal(err.code, code);
     return err;
   }
-  assert.fail(`expected a TokenInvalidError ${codes.join('|')}, but it resolved`);
-}
-
-/** Real time of `n` sequential verifications of `token`, in ms. */
-export async function timeVerifications(verifier: Verifier, token: string, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await verifier.verify(token);
-  return performance.now() - t0;
+  assert.fail(`expected a TokenInvalidError ${code ?? ''}, but it resolved`);
 }
 
 /** Percentile of a list of numbers (nearest rank). */

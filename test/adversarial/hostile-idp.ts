@@ -17,7 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
-import type { FetchLike } from '../../src/fetch/transport.js';
+import type { FetchLike, Scheduler, TimerHandle } from '../../src/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Behaviours
@@ -91,7 +91,18 @@ export interface RequestRecord {
   finished: boolean;
   /** The client closed the connection before the server finished. */
   clientClosed: boolean;
+  /**
+   * Settles when the server is done with the response: it finished, or the connection closed
+   * (then `clientClosed` is true). In-memory (`idp.fetch`) records settle at once.
+   */
+  readonly closed: Promise<void>;
 }
+
+/** A real-timer {@link Scheduler} (not unref'd: the server's own timers). */
+const realTimers: Scheduler = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Compression bombs: generated once per process, cached.
@@ -194,11 +205,18 @@ export class HostileIdp {
   readonly requests: RequestRecord[] = [];
   /** Time source for request records; tests with a ManualClock replace it. */
   now: () => number = () => performance.now();
+  /**
+   * Timers of the scripted steps (`delay`, `drip`, `endless`). Tests pass a ManualClock so a
+   * "5 s" delay lasts 5 s of test time, not of real time: then the cache's deadline (on the same
+   * clock) and the server's schedule are ordered by the clock alone.
+   */
+  scheduler: Scheduler = realTimers;
   readonly server: Server;
   origin = '';
   url = '';
   readonly #sockets = new Set<Socket>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<TimerHandle, Scheduler>();
+  readonly #arrivals: { n: number; resolve: (r: RequestRecord) => void }[] = [];
   #stopped = false;
 
   constructor(readonly path = '/.well-known/jwks.json') {
@@ -219,14 +237,30 @@ export class HostileIdp {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.clearTimers();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   get hits(): number {
     return this.requests.length;
+  }
+
+  /** Cancel the pending timers of scripted steps (a test switching clocks calls this). */
+  clearTimers(): void {
+    for (const [t, scheduler] of this.#timers) scheduler.clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /**
+   * Resolves with the `n`-th request (1-based, counting every request since start) once the
+   * server has received it and started its scripted answer. `idp.request(idp.hits + 1)` is
+   * "the next request": ordering by the server's own event instead of polling.
+   */
+  request(n: number): Promise<RequestRecord> {
+    const r = this.requests[n - 1];
+    if (r) return Promise.resolve(r);
+    return new Promise((resolve) => this.#arrivals.push({ n, resolve }));
   }
 
   /** Requests for one path. */
@@ -259,7 +293,7 @@ export class HostileIdp {
     return step;
   }
 
-  #record(req: { path: string; headers: IncomingHttpHeaders }): RequestRecord {
+  #record(req: { path: string; headers: IncomingHttpHeaders }, closed: Promise<void>): RequestRecord {
     const r: RequestRecord = {
       n: this.requests.length + 1,
       path: req.path,
@@ -271,17 +305,30 @@ export class HostileIdp {
       bytesWritten: 0,
       finished: false,
       clientClosed: false,
+      closed,
     };
     this.requests.push(r);
     return r;
   }
 
+  /** Tell `request(n)` waiters (after the step started, so its first bytes are out). */
+  #arrived(r: RequestRecord): void {
+    for (let i = this.#arrivals.length - 1; i >= 0; i--) {
+      const a = this.#arrivals[i]!;
+      if (a.n === r.n) {
+        this.#arrivals.splice(i, 1);
+        a.resolve(r);
+      }
+    }
+  }
+
   #later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
+    const scheduler = this.scheduler;
+    const t = scheduler.setTimeout(() => {
       this.#timers.delete(t);
       if (!this.#stopped) fn();
     }, ms);
-    this.#timers.add(t);
+    this.#timers.set(t, scheduler);
   }
 
   #jwksAnswer(ifNoneMatch: string | undefined, extra: Record<string, string> = {}): { status: number; headers: Record<string, string>; body: string } {
@@ -298,11 +345,15 @@ export class HostileIdp {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const rec = this.#record({ path, headers: req.headers });
+    let onClose!: () => void;
+    const closed = new Promise<void>((resolve) => (onClose = resolve));
+    const rec = this.#record({ path, headers: req.headers }, closed);
     res.on('close', () => {
       if (!res.writableFinished) rec.clientClosed = true;
+      onClose();
     });
     this.#run(this.#decide(path), req, res, rec);
+    this.#arrived(rec);
   }
 
   #run(step: Step, req: IncomingMessage, res: ServerResponse, rec: RequestRecord): void {
@@ -487,10 +538,11 @@ export class HostileIdp {
     const path = new URL(input).pathname;
     const headers: IncomingHttpHeaders = {};
     for (const [k, v] of Object.entries(init.headers)) headers[k] = v;
-    const rec = this.#record({ path, headers });
+    const rec = this.#record({ path, headers }, Promise.resolve());
     const step = this.#decide(path);
     rec.kind = step.kind;
     rec.step = step;
+    queueMicrotask(() => this.#arrived(rec));
     const respond = (status: number, h: Record<string, string>, body: string | Buffer | null): Promise<Response> => {
       rec.status = status;
       rec.finished = true;
@@ -591,6 +643,13 @@ export type DnsMode = 'ok' | 'hang' | 'enotfound';
 export class DnsFaultFetch {
   mode: DnsMode = 'ok';
   lookups = 0;
+  readonly #lookupWaiters: { n: number; resolve: () => void }[] = [];
+
+  /** Resolves once the `n`-th lookup (1-based) has started: `dns.lookup(dns.lookups + 1)` is the next one. */
+  lookup(n: number): Promise<void> {
+    if (this.lookups >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#lookupWaiters.push({ n, resolve }));
+  }
   /** Lookups hanging now. */
   get hanging(): number {
     return this.#pending.size;
@@ -601,6 +660,13 @@ export class DnsFaultFetch {
 
   readonly fetch: FetchLike = (input, init) => {
     this.lookups++;
+    for (let i = this.#lookupWaiters.length - 1; i >= 0; i--) {
+      const w = this.#lookupWaiters[i]!;
+      if (w.n <= this.lookups) {
+        this.#lookupWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
     const host = new URL(input).hostname;
     if (this.mode === 'hang') {
       return new Promise<Response>((_resolve, reject) => {
@@ -621,11 +687,72 @@ export class DnsFaultFetch {
 }
 
 /**
- * A fetch that ignores its abort signal and answers only after `ms` real milliseconds with what
- * `answer` returns then: an old response arriving after the client gave up (F5).
+ * Wraps a fetch and counts, per response, the body bytes the client actually pulled (the
+ * wrapper reads from the real body only when the client asks: high-water mark 0). "Refused
+ * before reading the body" is then `reads.at(-1).bytes === 0`, not a phrase in a message.
  */
-export function lateFetch(ms: number, answer: () => Response): FetchLike {
-  return () => new Promise<Response>((resolve) => setTimeout(() => resolve(answer()), ms));
+export function countingFetch(inner: FetchLike = (i, init) => fetch(i, init)): { fetch: FetchLike; reads: { status: number; bytes: number }[] } {
+  const reads: { status: number; bytes: number }[] = [];
+  const wrapped: FetchLike = async (input, init) => {
+    const res = await inner(input, init);
+    const count = { status: res.status, bytes: 0 };
+    reads.push(count);
+    if (res.body === null) return res;
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          count.bytes += value.byteLength;
+          c.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+  return { fetch: wrapped, reads };
+}
+
+/**
+ * A fetch that ignores its abort signal and answers only when the test calls `release()`, with
+ * a response whose body is `body`: an old response arriving after the client gave up (F5).
+ * `called` resolves when the fetch was invoked; `consumed` when the late body was either read
+ * to its end or cancelled, i.e. when the client is done with the late answer, whatever it did.
+ */
+export function heldFetch(body: string): { fetch: FetchLike; called: Promise<void>; release: () => void; consumed: Promise<'read' | 'cancelled'> } {
+  let onCall!: () => void;
+  const called = new Promise<void>((resolve) => (onCall = resolve));
+  let answer!: (r: Response) => void;
+  const answered = new Promise<Response>((resolve) => (answer = resolve));
+  let onDone!: (how: 'read' | 'cancelled') => void;
+  const consumed = new Promise<'read' | 'cancelled'>((resolve) => (onDone = resolve));
+  const bytes = new TextEncoder().encode(body);
+  let sent = false;
+  const release = (): void => {
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (!sent) {
+          sent = true;
+          c.enqueue(bytes);
+        } else {
+          c.close();
+          onDone('read');
+        }
+      },
+      cancel() {
+        onDone('cancelled');
+      },
+    });
+    answer(new Response(stream, { headers: { 'content-type': 'application/json' } }));
+  };
+  const fetch: FetchLike = () => {
+    onCall();
+    return answered; // deliberately deaf to init.signal
+  };
+  return { fetch, called, release, consumed };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -217,7 +217,28 @@ describe('pregateClaims', () => {
   const now = 1_800_000_000;
   const acceptIssuer = (p: Readonly<Record<string, unknown>>): boolean => p.iss === ISS;
 
-  test('random payload segments: only TokenInvalidError (TOKEN_MALFORMED, ISSUER_NOT_ALLOWED, TOKEN_EXPIRED); a pass implies a JSON object with the issuer and an exp not past', () => {
+  /**
+   * The one code the pre-gate must give a payload segment, from the rules in order: not a
+   * base64url JSON object (a length ≡ 1 mod 4 is no base64url at all) → TOKEN_MALFORMED; an
+   * issuer not accepted → ISSUER_NOT_ALLOWED; a finite exp past the tolerance → TOKEN_EXPIRED;
+   * else none.
+   */
+  const expectedRefusal = (seg: string): string | undefined => {
+    let p: unknown;
+    try {
+      if (seg.length % 4 === 1) return 'TOKEN_MALFORMED';
+      p = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(seg, 'base64url')));
+    } catch {
+      return 'TOKEN_MALFORMED';
+    }
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return 'TOKEN_MALFORMED';
+    const claims = p as Record<string, unknown>;
+    if (!acceptIssuer(claims)) return 'ISSUER_NOT_ALLOWED';
+    if (typeof claims.exp === 'number' && Number.isFinite(claims.exp) && claims.exp + tolerance < now) return 'TOKEN_EXPIRED';
+    return undefined;
+  };
+
+  test('random payload segments: only TokenInvalidError, with exactly the code of the first rule the segment breaks (TOKEN_MALFORMED, ISSUER_NOT_ALLOWED, TOKEN_EXPIRED); a pass implies a JSON object with the issuer and an exp not past', () => {
     const segments = fc.oneof(
       fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), maxLength: 80 }),
       fc.jsonValue({ maxDepth: 2 }).map((v) => b64u(JSON.stringify(v) ?? 'null')),
@@ -230,9 +251,10 @@ describe('pregateClaims', () => {
           pregateClaims(seg, acceptIssuer, now, tolerance);
         } catch (err) {
           assert.ok(err instanceof TokenInvalidError, `non-TokenInvalidError: ${String(err)}`);
-          assert.ok(['TOKEN_MALFORMED', 'ISSUER_NOT_ALLOWED', 'TOKEN_EXPIRED'].includes(err.code), err.code);
+          assert.equal(err.code, expectedRefusal(seg), seg);
           return;
         }
+        assert.equal(expectedRefusal(seg), undefined, `passed, but the rules refuse ${seg}`);
         const p = JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')) as Record<string, unknown>;
         assert.ok(typeof p === 'object' && p !== null && !Array.isArray(p));
         assert.equal(p.iss, ISS);
@@ -328,7 +350,7 @@ describe('the verifier never accepts what jose rejects', () => {
             }
             // ours refuses, jose accepts: only for a documented extra check
             const e = ours.err as JwksKeeperError;
-            const reason = documentedExtra(e, g.token);
+            const reason = documentedExtra(e, g.token, NOW, 'clockToleranceSec' in cfg.verifier ? cfg.verifier.clockToleranceSec : 30);
             assert.ok(reason, `ours refused what jose accepts, outside the documented extra checks (${cfg.name}): ${e.code} ${e.message}\nheader ${g.header}\npayload ${g.payload}`);
             oursOnly.set(reason, (oursOnly.get(reason) ?? 0) + 1);
           }),
@@ -343,12 +365,28 @@ describe('the verifier never accepts what jose rejects', () => {
   });
 });
 
-/** The documented extra check behind a refusal jose would not make, or undefined. */
-function documentedExtra(e: JwksKeeperError, token: string): string | undefined {
-  const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+/** NumericDate as the verifier documents it (D6): a finite number in [0, 253402300799] (year 9999). */
+const isNumericDate = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 253402300799;
+
+/**
+ * The documented extra check behind a refusal jose would not make, or undefined. Decided from
+ * the error's code and claim and from the token itself, never from the message.
+ */
+function documentedExtra(e: JwksKeeperError, token: string, nowSec: number, toleranceSec: number): string | undefined {
+  const [h, p] = token.split('.');
+  const header = JSON.parse(Buffer.from(h ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
   if (e instanceof TokenInvalidError) {
-    if (e.code === 'CLAIM_INVALID' && ['exp', 'nbf', 'iat'].includes(e.claim ?? '') && /NumericDate/.test(e.message)) return `NumericDate range (${e.claim})`;
-    if (e.code === 'CLAIM_INVALID' && e.claim === 'iat' && /in the future/.test(e.message)) return 'iat in the future';
+    if (e.code === 'CLAIM_INVALID' && (e.claim === 'exp' || e.claim === 'nbf' || e.claim === 'iat')) {
+      let payload: Record<string, unknown> | undefined;
+      try {
+        payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      } catch {
+        payload = undefined;
+      }
+      const v = payload?.[e.claim];
+      if (v !== undefined && !isNumericDate(v)) return `NumericDate range (${e.claim})`;
+      if (e.claim === 'iat' && isNumericDate(v) && (v as number) > nowSec + toleranceSec) return 'iat in the future';
+    }
     if (e.code === 'KID_INVALID') return 'kid pre-check';
     if (e.code === 'TOKEN_MALFORMED' && header.b64 !== undefined && header.b64 !== true) return 'b64 pre-check (D2: jose ignores b64 without crit)';
     if (['KID_NOT_FOUND', 'KID_REQUIRED', 'KEY_ALG_MISMATCH'].includes(e.code)) return `key lookup by kid/alg (${e.code}; jose was handed the key directly)`;

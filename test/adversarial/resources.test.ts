@@ -16,6 +16,8 @@ import type { CaseName } from './child-resources.js';
 
 const summary = new Summary('resources.test.ts');
 const LIMIT_MIB = 64;
+/** Kills a child that hangs; far above what a loaded machine needs (the child's own deadlines are on a test clock). */
+const HANG_GUARD_MS = 300_000;
 const idp = new HostileIdp();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const child = fileURLToPath(new URL('./child-resources.ts', import.meta.url));
@@ -59,7 +61,7 @@ interface ChildResult {
 
 function runChild(name: CaseName): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', '--expose-gc', child, name, idp.origin], { cwd: root, timeout: 60_000, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', '--expose-gc', child, name, idp.origin], { cwd: root, timeout: HANG_GUARD_MS, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`child ${name} failed: ${err.message}\n${stderr}`));
       const line = stdout.trim().split('\n').at(-1) ?? '';
       try {

@@ -443,7 +443,7 @@ export function hostileTokens(keys: HostileKeys, nowSec: number, opts: HostileOp
   // -- B4: the JWKS URL never comes from the token's iss ------------------------------------------
   const loopIss = `${opts.loopbackUrl}/`;
   add('B4', 'iss-loopback-unknown-kid', signTexts(atk.ec, hdr(atk.ec), claims({ iss: loopIss })), 'reject', ['ISSUER_NOT_ALLOWED'], 'no discovery from iss: pre-gated, nothing fetched');
-  add('B4', 'iss-loopback-published-kid', signTexts(atk.ec, hdr(ec), claims({ iss: loopIss })), 'reject', ['SIGNATURE_INVALID', 'CLAIM_INVALID']);
+  add('B4', 'iss-loopback-published-kid', signTexts(atk.ec, hdr(ec), claims({ iss: loopIss })), 'reject', ['SIGNATURE_INVALID']);
   add('B4', 'iss-loopback-kid-less', signTexts(atk.ed, hdr(atk.ed, { kid: undefined }), claims({ iss: loopIss })), 'reject', ['SIGNATURE_INVALID']);
 
   // -- B3: x5c / x5t -------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ export function hostileTokens(keys: HostileKeys, nowSec: number, opts: HostileOp
   }
   add('B5', 'kid-case-variant', signTexts(rsa, hdr(rsa, { kid: rsa.kid.toUpperCase() === rsa.kid ? rsa.kid.toLowerCase() : rsa.kid.toUpperCase() }), claims()), 'reject', ['KID_NOT_FOUND']);
   add('B5', 'kid-trailing-space', signTexts(rsa, hdr(rsa, { kid: `${rsa.kid} ` }), claims()), 'reject', ['KID_NOT_FOUND']);
-  add('B5', 'kid-10KB', signTexts(rsa, hdr(rsa, { kid: 'k'.repeat(10_240) }), claims()), 'reject', ['TOKEN_MALFORMED', 'KID_INVALID'], 'the header cap (4 KiB) refuses it before the kid cap');
+  add('B5', 'kid-10KB', signTexts(rsa, hdr(rsa, { kid: 'k'.repeat(10_240) }), claims()), 'reject', ['TOKEN_MALFORMED'], 'the header cap (4 KiB) refuses it before the kid cap');
   add('B5', 'kid-257', signTexts(rsa, hdr(rsa, { kid: 'k'.repeat(257) }), claims()), 'reject', ['KID_INVALID']);
   add('B5', 'kid-256-unknown', signTexts(rsa, hdr(rsa, { kid: 'k'.repeat(256) }), claims()), 'reject', ['KID_NOT_FOUND']);
   for (const [what, kid] of [
@@ -533,8 +533,8 @@ export function hostileTokens(keys: HostileKeys, nowSec: number, opts: HostileOp
   const d6: [string, string, Expect, string[]?][] = [
     ['exp-string', rawDate('exp', JSON.stringify(String(now + 600))), 'reject', ['CLAIM_INVALID']],
     ['exp-1e400', rawDate('exp', '1e400'), 'reject', ['CLAIM_INVALID']],
-    ['exp-minus-1e400', rawDate('exp', '-1e400'), 'reject', ['TOKEN_EXPIRED', 'CLAIM_INVALID']],
-    ['exp-minus-1', rawDate('exp', '-1'), 'reject', ['TOKEN_EXPIRED', 'CLAIM_INVALID']],
+    ['exp-minus-1e400', rawDate('exp', '-1e400'), 'reject', ['TOKEN_EXPIRED']], // JSON.parse gives -Infinity: a date in the past
+    ['exp-minus-1', rawDate('exp', '-1'), 'reject', ['TOKEN_EXPIRED']],
     ['exp-253402300800', rawDate('exp', '253402300800'), 'reject', ['CLAIM_INVALID']],
     ['exp-253402300799', rawDate('exp', '253402300799'), 'accept'],
     ['exp-1e21', rawDate('exp', '1e21'), 'reject', ['CLAIM_INVALID']],
@@ -611,7 +611,7 @@ export function hostileTokens(keys: HostileKeys, nowSec: number, opts: HostileOp
   add('E5', 'foreign-token-foreign-key', signTexts(foreign, hdr(foreign), claims({ iss: foreignIss })), 'reject', ['ISSUER_NOT_ALLOWED'], "issuer B's genuine token, unknown kid: pre-gated");
   add('E5', 'our-iss-foreign-key-foreign-kid', signTexts(foreign, hdr(foreign), claims()), 'reject', ['KID_NOT_FOUND']);
   add('E5', 'our-iss-foreign-key-our-kid', signTexts(foreign, hdr(ec, { alg: foreign.alg }), claims(), foreign.alg), 'reject', foreign.alg === ec.alg ? ['SIGNATURE_INVALID'] : ['KEY_ALG_MISMATCH']);
-  add('E5', 'our-iss-foreign-key-no-kid', signTexts(foreign, hdr(foreign, { kid: undefined }), claims()), 'reject', foreign.alg === 'ES256' ? ['SIGNATURE_INVALID'] : ['SIGNATURE_INVALID', 'KID_REQUIRED']);
+  add('E5', 'our-iss-foreign-key-no-kid', signTexts(foreign, hdr(foreign, { kid: undefined }), claims()), 'reject', foreign.alg === 'ES256' ? ['SIGNATURE_INVALID'] : ['KID_REQUIRED']);
   add('E5', 'foreign-iss-our-key', good(ec, { iss: foreignIss }), 'reject', ['CLAIM_INVALID'], 'our own key, but the token names issuer B');
 
   // ids are unique
