@@ -10,5 +10,5 @@ const keys = createJwksCache({
 
 keys.on('persistence.restored', (e) => console.info(`restored ${e.keyCount} keys saved ${Math.round(e.ageMs / 1000)} s ago`));
 await keys.ready(); // a restart during an IdP outage is ready from the saved set
-console.log(`cache ${keys.health().state}`);
+console.log(`keys usable: ${keys.health().state !== 'failing'}`); // healthy, or degraded while the IdP is down
 await keys.close(); // waits for the last save

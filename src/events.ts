@@ -3,7 +3,7 @@
  * that rejects) is isolated and cannot break a refresh or a verification.
  */
 
-import type { RestoreRefusal } from './persistence.js';
+import type { RestoreRefusal } from './store/codec.js';
 
 /** Why a refresh started. */
 export type RefreshReason = 'initial' | 'scheduled' | 'retry' | 'unknown-kid' | 'signature-failure' | 'manual' | 'stale';
@@ -49,15 +49,20 @@ export interface JwksEvents {
     /** When the next attempt may run, in ms from now. */
     nextAttemptInMs: number;
   };
-  /** The key set changed. Kids are lists of strings (keys without a kid appear as `#<thumbprint>`). */
-  'keys.changed': { added: string[]; removed: string[]; replaced: string[]; generation: number; previousGeneration: number };
+  /**
+   * The key set changed. Kids are lists of strings (keys without a kid appear as `#<thumbprint>`).
+   * `initial` is true for the first set this cache installs (fetched or restored): a boot, not
+   * a rotation, so a "JWKS rotated" log line can skip it.
+   */
+  'keys.changed': { added: string[]; removed: string[]; replaced: string[]; generation: number; previousGeneration: number; initial: boolean };
   /**
    * A key was used for the first time since it appeared (a key unchanged across generations
    * fires once): the moment a newly
    * published key starts signing tokens. `verified` is true when a signature checked with it
-   * (verifier path), false when it was only handed out by `getKey`.
+   * (verifier path), false when it was only handed out by `getKey`. `initial` is true for a
+   * key of the first set this cache installed (its first use is a boot, not a rotation).
    */
-  'key.firstUsed': { kid: string; generation: number; verified: boolean; publishedForMs: number };
+  'key.firstUsed': { kid: string; generation: number; verified: boolean; publishedForMs: number; initial: boolean };
   /** Keys past their freshness were served because refreshes fail (emitted once per failed cycle). */
   'keys.staleServed': { staleForMs: number; generation: number };
   /** A key of a fetched set was dropped at ingest. */

@@ -17,8 +17,9 @@ export type {
   SigningKey,
 } from './cache.js';
 export { createVerifier } from './verify/verifier.js';
-export { fileSnapshotStore } from './persistence.js';
-export type { SnapshotStore, PersistenceOptions, RestoreRefusal } from './persistence.js';
+export { fileSnapshotStore } from './store/snapshot-store.js';
+export type { SnapshotStore, PersistenceOptions } from './store/snapshot-store.js';
+export type { RestoreRefusal } from './store/codec.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
 export {

@@ -6,8 +6,8 @@ import { ConfigError } from './errors.js';
 import type { Clock, Random, Scheduler } from './runtime/clock.js';
 import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
-import type { PersistenceOptions, SnapshotStore } from './persistence.js';
-import { persistenceKey } from './persistence.js';
+import type { PersistenceOptions, SnapshotStore } from './store/snapshot-store.js';
+import { persistenceKey } from './store/codec.js';
 import type { Logger } from './logging.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */

@@ -60,7 +60,7 @@ describe('cache basics', () => {
     idp.publish(k2);
     await keys.refresh();
     const changed = of('keys.changed');
-    assert.deepEqual(changed.at(-1), { added: ['k2'], removed: ['k1'], replaced: [], generation: 2, previousGeneration: 1 });
+    assert.deepEqual(changed.at(-1), { added: ['k2'], removed: ['k1'], replaced: [], generation: 2, previousGeneration: 1, initial: false });
     await assert.rejects(verifier.verify(await mint(k1, { nowSec: now() })), (e: unknown) => e instanceof TokenInvalidError);
     const t2 = await mint(k2, { nowSec: now() });
     assert.equal((await verifier.verify(t2)).key.kid, 'k2');

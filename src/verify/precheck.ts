@@ -3,7 +3,8 @@
  * token never costs a fetch, a wait, or a signature verification. jose then parses and
  * verifies the token for real; these checks only refuse early.
  */
-import { TokenInvalidError, sanitizeForLog } from '../errors.js';
+import { TokenInvalidError } from '../errors.js';
+import { checkAlg, checkKid } from '../core/select.js';
 import type { SupportedAlg } from '../jwks/validate.js';
 
 /** Limits of the pre-checks. */
@@ -93,20 +94,14 @@ export function precheckToken(token: unknown, limits: PrecheckLimits): Prechecke
   }
   const header = decodeHeader(h);
   if (!header) throw new TokenInvalidError('TOKEN_MALFORMED', 'protected header is not a base64url JSON object');
-  const alg = header.alg;
-  if (typeof alg !== 'string' || !limits.algorithms.has(alg)) {
-    throw new TokenInvalidError('ALG_NOT_ALLOWED', `alg ${sanitizeForLog(alg)} is not allowed`);
-  }
+  const alg = checkAlg(header.alg, limits.algorithms);
   // RFC 7797: an unencoded payload (`b64: false`) needs `crit: ["b64"]`, and jose ignores a
   // `b64` without it, verifying the payload as if encoded. Refuse it here instead (D2).
   if (header.b64 !== undefined && header.b64 !== true) {
     throw new TokenInvalidError('TOKEN_MALFORMED', 'unencoded payloads (b64) are not accepted');
   }
-  const kid = header.kid;
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > limits.maxKidLength)) {
-    throw new TokenInvalidError('KID_INVALID', 'kid must be a non-empty string of bounded length');
-  }
-  return { header, alg: alg as SupportedAlg, kid, payloadSegment: p, signatureSegment: sig, signingInput: token.slice(0, second) };
+  const kid = checkKid(header.kid, limits.maxKidLength);
+  return { header, alg, kid, payloadSegment: p, signatureSegment: sig, signingInput: token.slice(0, second) };
 }
 
 /**

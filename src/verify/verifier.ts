@@ -8,6 +8,7 @@ import type { JwksCache, LookupContext, ResolvedKeys } from '../cache.js';
 import type { JwksCacheOptions } from '../options.js';
 import type { Logger } from '../logging.js';
 import { createJwksCache } from '../cache.js';
+import { portOf } from '../core/port.js';
 import { ConfigError, JwksKeeperError, TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 import { SUPPORTED_ALGS } from '../jwks/validate.js';
@@ -167,6 +168,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const owned = options.keys === undefined;
   if (options.logger !== undefined && options.keys !== undefined) throw new ConfigError('logger applies to the cache created from jwksUri: pass it to createJwksCache for a shared cache');
   const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, jwksUri: options.jwksUri! });
+  const port = portOf(keys);
   const clock = options.clock ?? options.cacheOptions?.clock ?? systemClock;
   const limits: PrecheckLimits = {
     maxTokenBytes: options.maxTokenBytes ?? 16_384,
@@ -229,7 +231,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       try {
         const { payload, protectedHeader } = await verifyWith(token, pre, key, alg);
         if (!keyIssuerAllows(key.issuer, payload)) continue;
-        keys.markUsed(key, true);
+        port.markUsed(key, true);
         return { payload, protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation } };
       } catch (err) {
         if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) throw mapJoseError(err);
@@ -253,7 +255,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * nothing is looked up or verified twice.
    */
   function verifyCached(pre: PrecheckedToken): VerifyResult | Handoff {
-    const found = keys.peek(pre.kid, pre.alg);
+    const found = port.peek(pre.kid, pre.alg);
     if (found === undefined || found.keys.length !== 1) return new Handoff(found, undefined);
     const key = found.keys[0]!;
     if (!keyMayVerify(key)) return new Handoff(found, undefined);
@@ -268,7 +270,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (r === undefined) return new Handoff(found, undefined);
     checkPayload(r.payload, nowSec);
     if (!keyIssuerAllows(key.issuer, r.payload)) return new Handoff(found, key.thumbprint);
-    keys.markUsed(key, true);
+    port.markUsed(key, true);
     return { payload: r.payload, protectedHeader: r.protectedHeader, key: { kid: key.kid, thumbprint: key.thumbprint, generation: found.generation } };
   }
 
@@ -277,10 +279,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     try {
       pre = precheckToken(token, limits);
     } catch (err) {
-      keys.notePregateReject(undefined, ctx?.clientId);
+      port.notePregateReject(undefined, ctx?.clientId);
       return Promise.reject(err);
     }
-    if (!useFastPath) return verifyGeneral(token, pre, ctx, keys.peek(pre.kid, pre.alg), undefined);
+    if (!useFastPath) return verifyGeneral(token, pre, ctx, port.peek(pre.kid, pre.alg), undefined);
     let r;
     try {
       r = verifyCached(pre);
@@ -298,10 +300,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       try {
         pregateClaims(pre.payloadSegment, acceptIssuer, Math.floor(clock.wallNow() / 1000), tolerance);
       } catch (err) {
-        keys.notePregateReject(kid, ctx?.clientId);
+        port.notePregateReject(kid, ctx?.clientId);
         throw err;
       }
-      found = await keys.resolve(kid, alg, ctx);
+      found = await port.resolve(kid, alg, ctx);
     }
     const tried = new Set<string>();
     if (triedKey !== undefined) tried.add(triedKey);
@@ -309,7 +311,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const ok = await tryKeys(token, pre, found.keys, alg, found.generation, tried);
       if (ok) return ok;
       if (kid !== undefined) {
-        const again = await keys.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
+        const again = await port.recheckAfterSignatureFailure(kid, alg, found.generation, ctx);
         if (again) {
           const ok2 = await tryKeys(token, pre, again.keys, alg, again.generation, tried);
           if (ok2) return ok2;

@@ -1,5 +1,5 @@
 /**
- * Persisted snapshots: the last good key set survives a restart, so a process that boots
+ * The record codec: persisted key-set records survive a restart, so a process that boots
  * during an IdP outage still verifies (threats.md R2, F5).
  *
  * A persisted snapshot is only a bridge: on start the cache restores it (if it is intact, bound
@@ -9,31 +9,9 @@
  * validated again on load as if they had just been fetched.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { ConfigError } from './errors.js';
-import type { Validators } from './fetch/transport.js';
-import type { ValidatedKey } from './jwks/validate.js';
-
-/** Where snapshots are kept: a file, Redis, a database row. Both methods may reject; the cache reports it and goes on. */
-export interface SnapshotStore {
-  /** The last saved record, or `undefined` when there is none. */
-  load(): Promise<string | undefined>;
-  /** Replace the saved record. */
-  save(record: string): Promise<void>;
-}
-
-/** Options of snapshot persistence. */
-export interface PersistenceOptions {
-  /** Where to keep the snapshot. See {@link fileSnapshotStore}. */
-  store: SnapshotStore;
-  /**
-   * Key of the HMAC that authenticates the record: at least 32 bytes (a string is taken as
-   * UTF-8). Required: anyone able to write the store could otherwise plant a signing key.
-   * Rotating it makes old records refused (`tampered`), which is safe: the cache fetches.
-   */
-  secret: string | Uint8Array;
-}
+import { ConfigError } from '../errors.js';
+import type { Validators } from '../fetch/transport.js';
+import type { ValidatedKey } from '../jwks/validate.js';
 
 /** Why a persisted record was refused. */
 export type RestoreRefusal =
@@ -57,6 +35,11 @@ export interface SnapshotRecord {
   fetchedAt: number;
   /** Freshness granted by that response, ms. */
   freshForMs: number;
+  /**
+   * Version of the record (see `KeySetRecord.version`). Records written before versions
+   * existed decode with `version = fetchedAt`.
+   */
+  version: number;
   validators: Validators;
   keys: Record<string, unknown>[];
 }
@@ -90,6 +73,7 @@ export function encodeRecord(r: SnapshotRecord, key: Buffer): string {
     jwksUri: r.jwksUri,
     fetchedAt: r.fetchedAt,
     freshForMs: r.freshForMs,
+    version: r.version,
     validators: { etag: r.validators.etag, lastModified: r.validators.lastModified },
     keys: r.keys,
   });
@@ -122,9 +106,10 @@ export function decodeRecord(
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return 'tampered';
   const r = parseObject(body);
   if (r === undefined) return 'malformed';
-  const { jwksUri, fetchedAt, freshForMs, validators, keys } = r;
+  const { jwksUri, fetchedAt, freshForMs, validators, keys, version } = r;
   if (typeof jwksUri !== 'string' || typeof fetchedAt !== 'number' || typeof freshForMs !== 'number' || !Array.isArray(keys)) return 'malformed';
   if (!Number.isFinite(fetchedAt) || !Number.isFinite(freshForMs) || freshForMs < 0) return 'malformed';
+  if (version !== undefined && (typeof version !== 'number' || !Number.isFinite(version))) return 'malformed';
   if (jwksUri !== expect.jwksUri) return 'foreign';
   if (fetchedAt > expect.nowWall + 60_000) return 'from-the-future';
   if (expect.nowWall - fetchedAt > freshForMs + expect.maxStaleMs) return 'too-old';
@@ -133,6 +118,7 @@ export function decodeRecord(
     jwksUri,
     fetchedAt,
     freshForMs,
+    version: version ?? fetchedAt,
     validators: {
       ...(typeof v.etag === 'string' ? { etag: v.etag } : {}),
       ...(typeof v.lastModified === 'string' ? { lastModified: v.lastModified } : {}),
@@ -141,45 +127,3 @@ export function decodeRecord(
   };
 }
 
-/**
- * A {@link SnapshotStore} in one file, written atomically (temporary file, then rename) with
- * mode 0600. A missing file is "no snapshot". Reads are capped at 4 MiB.
- */
-export function fileSnapshotStore(path: string): SnapshotStore {
-  if (typeof path !== 'string' || path.length === 0) throw new ConfigError('fileSnapshotStore needs a path');
-  let seq = 0;
-  return {
-    async load() {
-      try {
-        const fh = await open(path, 'r');
-        try {
-          const { size } = await fh.stat();
-          if (size > MAX_RECORD_CHARS) return `oversize:${size}`;
-          return await readFile(fh, 'utf8');
-        } finally {
-          await fh.close();
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
-    },
-    async save(record) {
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.${++seq}.tmp`;
-      try {
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(record, 'utf8');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-      } catch (err) {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        throw err;
-      }
-    },
-  };
-}
