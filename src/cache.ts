@@ -35,6 +35,9 @@ import type { ComposedSource } from './source/compose.js';
 import { composeSource } from './source/compose.js';
 import { httpLeaf } from './source/http-leaf.js';
 import { Persistence } from './store/persist.js';
+import type { FleetCoordinator } from './fleet/coordinator.js';
+import { createFleet } from './fleet/wire.js';
+import type { KeySetRecord } from './core/record.js';
 
 export type { JwksCache, JwksCacheHealth, JwksCacheStats, LookupContext, RefreshResult, ResolvedKeys, SigningKey, SnapshotKeyView, SnapshotView } from './core/api.js';
 
@@ -58,6 +61,7 @@ class JwksCacheImpl implements JwksCache {
   readonly #refresher: Refresher;
   readonly #gate: UnknownKidGate;
   readonly #persistence: Persistence | undefined;
+  readonly #fleet: FleetCoordinator | undefined;
   #started = false;
   #closed = false;
   #restoring: Promise<void> | undefined;
@@ -105,9 +109,12 @@ class JwksCacheImpl implements JwksCache {
         },
       },
     });
+    const fleet = (this.#fleet = createFleet(o, validation, emitter));
+    const localBudget = memoryBudget({ burst: o.burst, cooldownMs: o.cooldownMs }, o.clock.monotonicNow());
     const source = (this.#source = composeSource({
       leaf,
-      budget: memoryBudget({ burst: o.burst, cooldownMs: o.cooldownMs }, o.clock.monotonicNow()),
+      budget: fleet ? fleet.budget(localBudget) : localBudget,
+      ...(fleet ? { shared: fleet.layer } : {}),
       backoff: { initialMs: o.backoffInitialMs, maxMs: o.backoffMaxMs, maxRetryAfterMs: o.maxRetryAfterMs },
       clock: o.clock,
       random: o.random,
@@ -179,7 +186,17 @@ class JwksCacheImpl implements JwksCache {
         this.#restoring = undefined;
       });
     }
+    this.#fleet?.start({ current: () => this.#holder.record, offer: (record) => this.#offer(record) });
     void this.#refresher.start('initial');
+  }
+
+  /** Fleet mode: install a record another instance announced, then answer waiters with it. */
+  #offer(record: KeySetRecord): void {
+    const current = !this.#closed && this.#holder.accept(record, 'broadcast').installed ? this.#holder.record : undefined;
+    if (!current) return;
+    this.#persistence?.save(current);
+    this.#refresher.scheduleAhead(current);
+    this.#gate.settle(current);
   }
 
   /** Restore a persisted record while the initial fetch runs; installed only if nothing was fetched first. */
@@ -236,6 +253,7 @@ class JwksCacheImpl implements JwksCache {
     this.#holder.close();
     const stopping = this.#refresher.close();
     this.#gate.close();
+    await this.#fleet?.close();
     await stopping;
     if (this.#persistence) await this.#persistence.flush();
     this.#emitter.clear();
@@ -329,7 +347,7 @@ class JwksCacheImpl implements JwksCache {
 
   stats(): JwksCacheStats {
     this.#gate.syncGauges();
-    return { ...this.#stats, unknownKid: { ...this.#stats.unknownKid } };
+    return { ...this.#stats, unknownKid: { ...this.#stats.unknownKid }, fleet: this.#fleet?.stats() };
   }
 
   snapshot(): SnapshotView | undefined {
@@ -372,6 +390,10 @@ class JwksCacheImpl implements JwksCache {
     if (b.consecutiveFailures > 0) {
       if (state === 'healthy') state = 'degraded';
       reasons.push('refresh-failing');
+    }
+    if (this.#fleet?.degraded && !this.#closed) {
+      if (state === 'healthy') state = 'degraded';
+      reasons.push('fleet-degraded');
     }
     return { state, reasons, lastSuccessAgeMs: h.lastSuccessAt === undefined ? undefined : now - h.lastSuccessAt, lastErrorCode: b.lastError?.code };
   }

@@ -9,6 +9,7 @@ import type { FetchLike } from './fetch/transport.js';
 import type { PersistenceOptions, SnapshotStore } from './store/snapshot-store.js';
 import { persistenceKey } from './store/codec.js';
 import type { Logger } from './logging.js';
+import type { JwksFleet } from './fleet/types.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -99,6 +100,16 @@ export interface JwksCacheOptions {
    * `maxStaleMs`, and only bridge until a fetch succeeds.
    */
   persistence?: PersistenceOptions;
+  /**
+   * Fleet mode: share one key-set record per JWKS URL with the other instances through a
+   * shared store, e.g. `redisFleet({ url, secret })` from `jwks-keeper/redis` (docs/fleet.md).
+   * Default: none (this instance fetches, budgets and single-flights alone). A refresh first
+   * reads the shared record, then takes a lease lock (held for `timeoutMs` + 2 s) so one
+   * instance fetches; the others wait at most `unknownKid.maxWaitMs` for its record. The
+   * unknown-kid and background budget is the fleet's when the store has one. The hot path
+   * never touches the store; when it fails, the instance goes on local-only.
+   */
+  fleet?: JwksFleet;
   /** Injected clocks. Default: `performance.now()` and `Date.now()`. */
   clock?: Clock;
   /** Injected timers. Default: unref'd Node timers. */
@@ -144,6 +155,7 @@ export interface ResolvedCacheOptions {
   random: Random;
   onListenerError: (err: unknown, event: string) => void;
   persistence: { store: SnapshotStore; key: Buffer } | undefined;
+  fleet: JwksFleet | undefined;
 }
 
 function num(name: string, value: number | undefined, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -170,6 +182,19 @@ function resolvePersistence(p: PersistenceOptions | undefined): ResolvedCacheOpt
     throw new ConfigError('persistence.store must have load() and save()');
   }
   return { store, key: persistenceKey(p.secret) };
+}
+
+function resolveFleet(f: JwksFleet | undefined): JwksFleet | undefined {
+  if (f === undefined) return undefined;
+  if (f === null || typeof f !== 'object' || typeof f.get !== 'function' || typeof f.setIfNewer !== 'function') {
+    throw new ConfigError('fleet must be a shared store with get() and setIfNewer() (e.g. redisFleet() from jwks-keeper/redis)');
+  }
+  try {
+    persistenceKey(f.secret);
+  } catch {
+    throw new ConfigError('fleet.secret must be a string or Uint8Array of at least 32 bytes');
+  }
+  return f;
 }
 
 /** Apply defaults and reject incoherent combinations. @internal */
@@ -231,5 +256,6 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     random: o.random ?? Math.random,
     onListenerError: o.onListenerError ?? (() => {}),
     persistence: resolvePersistence(o.persistence),
+    fleet: resolveFleet(o.fleet),
   };
 }

@@ -11,10 +11,11 @@
  * @packageDocumentation
  */
 import { ConfigError } from '../errors.js';
-import { persistenceKey } from '../persistence.js';
+import type { JwksFleet } from '../fleet/types.js';
+import { persistenceKey } from '../store/codec.js';
 import type { Clock, Scheduler } from '../runtime/clock.js';
 import { systemClock, systemScheduler } from '../runtime/clock.js';
-import type { SharedStore, StoreLease, StoredRecord } from '../store/contract.js';
+import type { StoreLease, StoredRecord } from '../store/contract.js';
 import type { IoRedisClientLike, NodeRedisClientLike } from './link.js';
 import { ioRedisLink, isIoRedisClient, isNodeRedisClient, nodeRedisLink } from './link.js';
 import type { FleetBudget, FleetStatus, FleetStatusChange, RedisFleetStats, TakeResult } from './store.js';
@@ -88,7 +89,9 @@ export interface RedisFleetOptions {
  * A shared store on Redis, with the fleet's extras: a fleet-wide token bucket, connection
  * status and counters. Pass it as the `fleet` option of a cache or verifier.
  */
-export interface RedisFleet extends SharedStore {
+export interface RedisFleet extends JwksFleet {
+  /** The HMAC key of shared records (a getter over a private field: never enumerated or logged with the object). */
+  readonly secret: Uint8Array;
   /** The key prefix in use. */
   readonly keyPrefix: string;
   /** The record at `key`. Rejects (`FLEET_GARBAGE`) for a record that is not one, which is then removed. */
@@ -116,9 +119,6 @@ export interface RedisFleet extends SharedStore {
   /** Close the connections the fleet opened and stop its timers. Idempotent. */
   close(): Promise<void>;
 }
-
-/** The record key of the HMAC, kept off the enumerable surface of the fleet object. @internal */
-export const FLEET_SECRET: unique symbol = Symbol('jwks-keeper.fleet-secret');
 
 function num(name: string, v: unknown, def: number, min: number, max: number): number {
   if (v === undefined) return def;
@@ -172,7 +172,5 @@ export function redisFleet(options: RedisFleetOptions): RedisFleet {
           true,
           reportError,
         );
-  const store = new RedisStore(link, settings);
-  Object.defineProperty(store, FLEET_SECRET, { value: secret, enumerable: false });
-  return store;
+  return new RedisStore(link, { ...settings, secret });
 }

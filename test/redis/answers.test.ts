@@ -32,6 +32,7 @@ function setup(overrides: Partial<StoreSettings> = {}) {
   const clock = new ManualClock();
   const link = new FakeLink();
   const store = new RedisStore(link, {
+    secret: new Uint8Array(32),
     keyPrefix: 't:',
     callTimeoutMs: 200,
     failureThreshold: 3,

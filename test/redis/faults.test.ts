@@ -7,7 +7,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRecord, encodeRecord, persistenceKey } from '../../src/persistence.js';
+import { decodeRecord, encodeRecord, persistenceKey } from '../../src/store/codec.js';
 import type { FleetStatusChange, RedisFleet } from '../../src/redis/index.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/manual-clock.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -234,7 +234,7 @@ describe('tampered and foreign records (the codec the cache applies to every sha
   const urlB = 'https://idp-b.example/jwks';
   const nowWall = Date.UTC(2026, 0, 1);
   const record = (jwksUri: string) =>
-    encodeRecord({ jwksUri, fetchedAt: nowWall, freshForMs: 60_000, validators: {}, keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'a'.repeat(43), kid: 'k1' }] }, secret);
+    encodeRecord({ jwksUri, fetchedAt: nowWall, freshForMs: 60_000, version: nowWall, validators: {}, keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'a'.repeat(43), kid: 'k1' }] }, secret);
   const expect = (jwksUri: string) => ({ jwksUri, nowWall, maxStaleMs: 3_600_000 });
 
   test('a record modified in Redis is tampered; one copied from another URL is foreign; one under another secret is tampered', async () => {
@@ -256,7 +256,7 @@ describe('tampered and foreign records (the codec the cache applies to every sha
       const foreign = await f.get(urlB);
       assert.equal(decodeRecord(foreign!.value, secret, expect(urlB)), 'foreign');
       // ... or writes a well-formed record under its own secret
-      const own = encodeRecord({ jwksUri: urlA, fetchedAt: nowWall, freshForMs: 60_000, validators: {}, keys: [] }, persistenceKey('x'.repeat(32)));
+      const own = encodeRecord({ jwksUri: urlA, fetchedAt: nowWall, freshForMs: 60_000, version: nowWall, validators: {}, keys: [] }, persistenceKey('x'.repeat(32)));
       await raw.hSet(f.redisKeys(urlA).record, { v: '3', d: own });
       assert.equal(decodeRecord((await f.get(urlA))!.value, secret, expect(urlA)), 'tampered');
       // a refused record can be removed by its version without racing a newer good write
