@@ -70,13 +70,14 @@ class JwksCacheImpl implements JwksCache {
 
   constructor(o: ResolvedCacheOptions) {
     this.#o = o;
-    const emitter = (this.#emitter = new SafeEmitter(o.onListenerError));
+    const { clock, scheduler, random } = o.runtime;
+    const emitter = (this.#emitter = new SafeEmitter(o.runtime.onListenerError));
     const stats = this.#stats;
     const versions = new VersionClock();
-    const validation = { maxKeys: o.maxKeys, minRsaBits: o.minRsaBits, maxRsaBits: o.maxRsaBits, maxKidLength: o.maxKidLength };
+    const validation = o.validation;
     const holder = (this.#holder = new KeyHolder({
-      clock: o.clock,
-      maxStaleMs: o.maxStaleMs,
+      clock,
+      maxStaleMs: o.freshness.maxStaleMs,
       emitter,
       stats,
       versions,
@@ -87,19 +88,12 @@ class JwksCacheImpl implements JwksCache {
     }));
     const leaf = httpLeaf({
       jwksUri: o.jwksUri,
-      transport: {
-        timeoutMs: o.timeoutMs,
-        maxResponseBytes: o.maxResponseBytes,
-        allowRedirects: o.allowRedirects,
-        allowInsecureHttp: o.allowInsecureHttp,
-        acceptAnyContentType: o.acceptAnyContentType,
-        headers: o.headers,
-      },
+      transport: o.transport,
       validation,
-      freshness: o,
-      fetch: o.fetch,
-      clock: o.clock,
-      scheduler: o.scheduler,
+      freshness: o.freshness,
+      fetch: o.transport.fetch,
+      clock,
+      scheduler,
       versions,
       observer: {
         request: (reason) => refresher.noteRequest(reason),
@@ -110,34 +104,34 @@ class JwksCacheImpl implements JwksCache {
       },
     });
     const fleet = (this.#fleet = createFleet(o, validation, emitter));
-    const localBudget = memoryBudget({ burst: o.burst, cooldownMs: o.cooldownMs }, o.clock.monotonicNow());
+    const localBudget = o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow());
     const source = (this.#source = composeSource({
       leaf,
       budget: fleet ? fleet.budget(localBudget) : localBudget,
-      ...(fleet ? { shared: fleet.layer } : {}),
-      backoff: { initialMs: o.backoffInitialMs, maxMs: o.backoffMaxMs, maxRetryAfterMs: o.maxRetryAfterMs },
-      clock: o.clock,
-      random: o.random,
+      backoff: o.backoff,
+      ...(fleet ? { shared: fleet.layer } : o.sharedLayer ? { shared: o.sharedLayer } : {}),
+      clock,
+      random,
     }));
-    const persistence = (this.#persistence = o.persistence
-      ? new Persistence({ ...o.persistence, jwksUri: o.jwksUri.href, maxStaleMs: o.maxStaleMs, timeoutMs: o.timeoutMs, validation, clock: o.clock, scheduler: o.scheduler, emitter })
+    const persistence = (this.#persistence = o.store
+      ? new Persistence({ ...o.store, jwksUri: o.jwksUri.href, maxStaleMs: o.freshness.maxStaleMs, timeoutMs: o.transport.timeoutMs, validation, clock, scheduler, emitter })
       : undefined);
     const refresher = (this.#refresher = new Refresher({
       source,
       holder,
       stats,
       emitter,
-      clock: o.clock,
-      scheduler: o.scheduler,
-      random: o.random,
+      clock,
+      scheduler,
+      random,
       persist: (record) => persistence?.save(record),
       settled: (record) => gate.settle(record),
     }));
     const gate = (this.#gate = new UnknownKidGate({
-      cfg: o,
-      clock: o.clock,
-      scheduler: o.scheduler,
-      random: o.random,
+      cfg: o.unknownKid,
+      clock,
+      scheduler,
+      random,
       holder,
       versions,
       stats,
@@ -154,13 +148,14 @@ class JwksCacheImpl implements JwksCache {
       },
     }));
     this.getKey = async (header) => {
-      const { alg, kid } = checkHeader(header, REMOTE_ALGS, o.maxKidLength);
+      const { alg, kid } = checkHeader(header, REMOTE_ALGS, validation.maxKidLength);
       const r = await this.#resolve(kid, alg);
       const key = r.keys[0]!;
       holder.markUsed(key, false);
       return key.keyObject as KeyObject;
     };
     attachPort(this, {
+      clock,
       peek: (kid, alg) => holder.peek(kid, alg),
       resolve: (kid, alg, ctx) => this.#resolve(kid, alg, ctx),
       markUsed: (key, verified) => holder.markUsed(key, verified),
@@ -178,7 +173,8 @@ class JwksCacheImpl implements JwksCache {
 
   // ---------------------------------------------------------------- lifecycle
 
-  #start(): void {
+  /** Start once: restore the persisted record (if any) while the first fetch runs. */
+  #start(reason: 'initial' | 'manual' = 'initial'): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
     if (this.#persistence) {
@@ -187,7 +183,7 @@ class JwksCacheImpl implements JwksCache {
       });
     }
     this.#fleet?.start({ current: () => this.#holder.record, offer: (record) => this.#offer(record) });
-    void this.#refresher.start('initial');
+    void this.#refresher.start(reason);
   }
 
   /** Fleet mode: install a record another instance announced, then answer waiters with it. */
@@ -208,7 +204,7 @@ class JwksCacheImpl implements JwksCache {
     if (!record || this.#closed) return;
     const { installed, generation } = this.#holder.accept(record, 'restore');
     if (!installed) return;
-    const ageMs = Math.max(0, this.#o.clock.wallNow() - record.fetchedAt);
+    const ageMs = Math.max(0, this.#o.runtime.clock.wallNow() - record.fetchedAt);
     this.#emitter.emit('persistence.restored', { ageMs, generation, keyCount: record.snapshot.keys.length });
   }
 
@@ -274,7 +270,7 @@ class JwksCacheImpl implements JwksCache {
   // ---------------------------------------------------------------- lookups
 
   async getSigningKey(kid: string | undefined, ctx?: LookupContext): Promise<SigningKey> {
-    checkKid(kid, this.#o.maxKidLength);
+    checkKid(kid, this.#o.validation.maxKidLength);
     const r = await this.#resolve(kid, undefined, ctx);
     const key = r.keys[0]!;
     this.#holder.markUsed(key, false);
@@ -293,7 +289,7 @@ class JwksCacheImpl implements JwksCache {
     if (!this.#started) this.#start();
     const holder = this.#holder;
     let snap = holder.snapshot;
-    const now = this.#o.clock.monotonicNow();
+    const now = this.#o.runtime.clock.monotonicNow();
     const use = holder.usability(now);
     if (use === 'stale') holder.noteStale(now);
     else if (use === 'expired') snap = await this.#awaitLoad();
@@ -329,7 +325,7 @@ class JwksCacheImpl implements JwksCache {
   #notLoadedError(): KeysUnavailableError {
     if (this.#closed) return new KeysUnavailableError('CLOSED', 'the JWKS cache was closed');
     const b = this.#source.backoff;
-    const retryAfterMs = Number.isFinite(b.nextAttemptAt) ? Math.max(0, b.nextAttemptAt - this.#o.clock.monotonicNow()) : undefined;
+    const retryAfterMs = Number.isFinite(b.nextAttemptAt) ? Math.max(0, b.nextAttemptAt - this.#o.runtime.clock.monotonicNow()) : undefined;
     const cause = b.lastError;
     if (this.#holder.snapshot) {
       return new KeysUnavailableError('KEYS_STALE', `keys are older than maxStaleMs and refreshes fail${cause ? ` (${cause.code})` : ''}`, { cause, retryAfterMs });
@@ -341,7 +337,7 @@ class JwksCacheImpl implements JwksCache {
 
   async refresh(): Promise<RefreshResult> {
     this.#assertOpen();
-    this.#started = true;
+    this.#start('manual'); // a first call still restores the persisted record
     return this.#refresher.start('manual');
   }
 
@@ -355,19 +351,19 @@ class JwksCacheImpl implements JwksCache {
     const s = h.snapshot;
     const rec = h.record;
     if (!s || !rec) return undefined;
-    const now = this.#o.clock.monotonicNow();
+    const now = this.#o.runtime.clock.monotonicNow();
     return {
       generation: s.generation,
       keys: s.keys.map((k) => ({ kid: k.kid, kty: k.jwk.kty, crv: k.jwk.crv, alg: k.jwk.alg, algorithms: k.algorithms, thumbprint: k.thumbprint })),
       status: h.usability(now),
       lastSuccessAt: rec.fetchedAt,
-      freshUntil: this.#o.clock.wallNow() + (h.freshUntil - now),
+      freshUntil: this.#o.runtime.clock.wallNow() + (h.freshUntil - now),
     };
   }
 
   health(): JwksCacheHealth {
     const h = this.#holder;
-    const now = this.#o.clock.monotonicNow();
+    const now = this.#o.runtime.clock.monotonicNow();
     const reasons: string[] = [];
     let state: JwksCacheHealth['state'] = 'healthy';
     if (this.#closed) {

@@ -20,6 +20,12 @@ export { createVerifier } from './verify/verifier.js';
 export { fileSnapshotStore } from './store/snapshot-store.js';
 export type { SnapshotStore, PersistenceOptions } from './store/snapshot-store.js';
 export type { RestoreRefusal } from './store/codec.js';
+export { memoryStore } from './store/memory.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export type { SharedStore, StoredRecord, StoreLease } from './store/contract.js';
+export type { RefreshBudget, BudgetAnswer } from './source/budget.js';
+export type { RecordSource, SourceLayer } from './source/types.js';
+export type { KeySetRecord, RecordProvenance } from './core/record.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions } from './options.js';
 export {

@@ -1,13 +1,13 @@
 /**
- * Options, defaults and their validation, in one place. Every default is documented where it
- * is declared, with its unit and reason; the README's configuration reference mirrors this file.
+ * The public option types of the cache. Defaults, bounds and reasons are declared once in
+ * `options/defaults.ts` and applied by `options/resolve.ts` (nested resolved options); the
+ * TSDoc here and the README's configuration reference state the same values.
  */
-import { ConfigError } from './errors.js';
 import type { Clock, Random, Scheduler } from './runtime/clock.js';
-import { systemClock, systemScheduler } from './runtime/clock.js';
 import type { FetchLike } from './fetch/transport.js';
-import type { PersistenceOptions, SnapshotStore } from './store/snapshot-store.js';
-import { persistenceKey } from './store/codec.js';
+import type { PersistenceOptions } from './store/snapshot-store.js';
+import type { RefreshBudget } from './source/budget.js';
+import type { SourceLayer } from './source/types.js';
 import type { Logger } from './logging.js';
 import type { JwksFleet } from './fleet/types.js';
 
@@ -101,13 +101,29 @@ export interface JwksCacheOptions {
    */
   persistence?: PersistenceOptions;
   /**
+   * The refresh budget shared by every attempt except the first load and `refresh()`.
+   * Default: an in-memory token bucket (`unknownKid.burst` at once, one earned back per
+   * `unknownKid.cooldownMs`), per process. Give one to share the budget across a fleet (for
+   * example a Redis bucket); it may answer asynchronously. Refused together with
+   * `unknownKid.burst`, which configures only the default bucket.
+   */
+  budget?: RefreshBudget;
+  /**
+   * Advanced: the shared-store layer of the source pipeline (between single flight and the
+   * budget; see docs/architecture.md), for fleet modules such as a Redis store that read
+   * records other instances published before fetching, and lock so one instance fetches.
+   * Default: none (every instance fetches for itself).
+   */
+  sharedLayer?: SourceLayer;
+  /**
    * Fleet mode: share one key-set record per JWKS URL with the other instances through a
    * shared store, e.g. `redisFleet({ url, secret })` from `jwks-keeper/redis` (docs/fleet.md).
    * Default: none (this instance fetches, budgets and single-flights alone). A refresh first
    * reads the shared record, then takes a lease lock (held for `timeoutMs` + 2 s) so one
    * instance fetches; the others wait at most `unknownKid.maxWaitMs` for its record. The
    * unknown-kid and background budget is the fleet's when the store has one. The hot path
-   * never touches the store; when it fails, the instance goes on local-only.
+   * never touches the store; when it fails, the instance goes on local-only. Refused
+   * together with `sharedLayer` (the fleet is the shared layer).
    */
   fleet?: JwksFleet;
   /** Injected clocks. Default: `performance.now()` and `Date.now()`. */
@@ -122,140 +138,5 @@ export interface JwksCacheOptions {
   logger?: Logger;
 }
 
-/** Options after defaults and validation. @internal */
-export interface ResolvedCacheOptions {
-  jwksUri: URL;
-  timeoutMs: number;
-  maxResponseBytes: number;
-  allowRedirects: boolean;
-  allowInsecureHttp: boolean;
-  acceptAnyContentType: boolean;
-  headers: Record<string, string>;
-  fetch: FetchLike;
-  minRefreshIntervalMs: number;
-  maxRefreshIntervalMs: number;
-  defaultRefreshIntervalMs: number;
-  maxStaleMs: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  maxRetryAfterMs: number;
-  maxKeys: number;
-  minRsaBits: number;
-  maxRsaBits: number;
-  maxKidLength: number;
-  cooldownMs: number;
-  burst: number;
-  maxWaitMs: number;
-  maxWaiters: number;
-  maxWaitersPerClient: number;
-  negativeCacheSize: number;
-  negativeTtlMs: number;
-  clock: Clock;
-  scheduler: Scheduler;
-  random: Random;
-  onListenerError: (err: unknown, event: string) => void;
-  persistence: { store: SnapshotStore; key: Buffer } | undefined;
-  fleet: JwksFleet | undefined;
-}
-
-function num(name: string, value: number | undefined, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a finite number in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
-function bool(name: string, value: boolean | undefined, dflt: boolean): boolean {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'boolean') throw new ConfigError(`${name} must be a boolean`);
-  return value;
-}
-
-const defaultFetch: FetchLike = (input, init) => fetch(input, init);
-
-function resolvePersistence(p: PersistenceOptions | undefined): ResolvedCacheOptions['persistence'] {
-  if (p === undefined) return undefined;
-  if (p === null || typeof p !== 'object') throw new ConfigError('persistence must be an object');
-  const { store } = p;
-  if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') {
-    throw new ConfigError('persistence.store must have load() and save()');
-  }
-  return { store, key: persistenceKey(p.secret) };
-}
-
-function resolveFleet(f: JwksFleet | undefined): JwksFleet | undefined {
-  if (f === undefined) return undefined;
-  if (f === null || typeof f !== 'object' || typeof f.get !== 'function' || typeof f.setIfNewer !== 'function') {
-    throw new ConfigError('fleet must be a shared store with get() and setIfNewer() (e.g. redisFleet() from jwks-keeper/redis)');
-  }
-  try {
-    persistenceKey(f.secret);
-  } catch {
-    throw new ConfigError('fleet.secret must be a string or Uint8Array of at least 32 bytes');
-  }
-  return f;
-}
-
-/** Apply defaults and reject incoherent combinations. @internal */
-export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | URL, allowHttp: boolean) => URL): ResolvedCacheOptions {
-  if (o === null || typeof o !== 'object') throw new ConfigError('options object required');
-  const allowInsecureHttp = bool('allowInsecureHttp', o.allowInsecureHttp, false);
-  if (o.jwksUri === undefined) throw new ConfigError('jwksUri is required');
-  const jwksUri = checkUrl(o.jwksUri, allowInsecureHttp);
-  const minRefreshIntervalMs = num('minRefreshIntervalMs', o.minRefreshIntervalMs, 60_000, 0);
-  const maxRefreshIntervalMs = num('maxRefreshIntervalMs', o.maxRefreshIntervalMs, 3_600_000, 1);
-  if (minRefreshIntervalMs > maxRefreshIntervalMs) throw new ConfigError('minRefreshIntervalMs must not exceed maxRefreshIntervalMs');
-  const defaultRefreshIntervalMs = num('defaultRefreshIntervalMs', o.defaultRefreshIntervalMs, Math.min(Math.max(600_000, minRefreshIntervalMs), maxRefreshIntervalMs), 0);
-  const uk = o.unknownKid ?? {};
-  const cooldownMs = num('unknownKid.cooldownMs', uk.cooldownMs, 10_000, 1);
-  const maxWaitMs = num('unknownKid.maxWaitMs', uk.maxWaitMs, cooldownMs, 0);
-  if (maxWaitMs > cooldownMs) throw new ConfigError('unknownKid.maxWaitMs must not exceed unknownKid.cooldownMs');
-  const maxWaiters = num('unknownKid.maxWaiters', uk.maxWaiters, 4096, 0, 1_000_000);
-  const backoffInitialMs = num('backoffInitialMs', o.backoffInitialMs, 2_000, 1);
-  const backoffMaxMs = num('backoffMaxMs', o.backoffMaxMs, 300_000, 1);
-  if (backoffInitialMs > backoffMaxMs) throw new ConfigError('backoffInitialMs must not exceed backoffMaxMs');
-  if (o.fetch !== undefined && typeof o.fetch !== 'function') throw new ConfigError('fetch must be a function');
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(o.headers ?? {})) {
-    if (typeof v !== 'string') throw new ConfigError(`header ${k} must be a string`);
-    headers[k.toLowerCase()] = v;
-  }
-  const minRsaBits = num('minRsaBits', o.minRsaBits, 2048, 2048, 16_384);
-  const maxRsaBits = num('maxRsaBits', o.maxRsaBits, 16_384, 2048, 16_384);
-  if (minRsaBits > maxRsaBits) throw new ConfigError('minRsaBits must not exceed maxRsaBits');
-  return {
-    jwksUri,
-    timeoutMs: num('timeoutMs', o.timeoutMs, 5_000, 1, 600_000),
-    maxResponseBytes: num('maxResponseBytes', o.maxResponseBytes, 256 * 1024, 64, 64 * 1024 * 1024),
-    allowRedirects: bool('allowRedirects', o.allowRedirects, false),
-    allowInsecureHttp,
-    acceptAnyContentType: bool('acceptAnyContentType', o.acceptAnyContentType, false),
-    headers,
-    fetch: o.fetch ?? defaultFetch,
-    minRefreshIntervalMs,
-    maxRefreshIntervalMs,
-    defaultRefreshIntervalMs,
-    maxStaleMs: num('maxStaleMs', o.maxStaleMs, 86_400_000, 0),
-    backoffInitialMs,
-    backoffMaxMs,
-    maxRetryAfterMs: num('maxRetryAfterMs', o.maxRetryAfterMs, 600_000, 0),
-    maxKeys: num('maxKeys', o.maxKeys, 100, 1, 10_000),
-    minRsaBits,
-    maxRsaBits,
-    maxKidLength: num('maxKidLength', o.maxKidLength, 256, 1, 4096),
-    cooldownMs,
-    burst: num('unknownKid.burst', uk.burst, 2, 1, 100),
-    maxWaitMs,
-    maxWaiters,
-    maxWaitersPerClient: num('unknownKid.maxWaitersPerClient', uk.maxWaitersPerClient, Math.max(1, Math.floor(maxWaiters / 8)), 1, 1_000_000),
-    negativeCacheSize: num('unknownKid.negativeCacheSize', uk.negativeCacheSize, 10_000, 0, 10_000_000),
-    negativeTtlMs: num('unknownKid.negativeTtlMs', uk.negativeTtlMs, 300_000, 0),
-    clock: o.clock ?? systemClock,
-    scheduler: o.scheduler ?? systemScheduler,
-    random: o.random ?? Math.random,
-    onListenerError: o.onListenerError ?? (() => {}),
-    persistence: resolvePersistence(o.persistence),
-    fleet: resolveFleet(o.fleet),
-  };
-}
+export type { ResolvedCacheOptions } from './options/resolve.js';
+export { resolveCacheOptions } from './options/resolve.js';

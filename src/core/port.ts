@@ -11,9 +11,12 @@
 import type { JwksCache, LookupContext, ResolvedKeys } from './api.js';
 import { ConfigError } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
+import type { Clock } from '../runtime/clock.js';
 
 /** What the verifier may do with a cache. @internal */
 export interface VerifierPort {
+  /** The cache's clock: the verifier's claim clock unless it is given its own. */
+  readonly clock: Clock;
   /**
    * Synchronous hot-path lookup: the candidates for `kid` + `alg` when the current set is
    * usable and has them, else `undefined` (then call `resolve`). Never waits, never fetches.

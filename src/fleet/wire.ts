@@ -19,14 +19,14 @@ export function createFleet(o: ResolvedCacheOptions, validation: ValidateOptions
   return new FleetCoordinator({
     fleet: o.fleet,
     jwksUri: o.jwksUri.href,
-    maxStaleMs: o.maxStaleMs,
+    maxStaleMs: o.freshness.maxStaleMs,
     validation,
-    clock: o.clock,
-    scheduler: o.scheduler,
+    clock: o.runtime.clock,
+    scheduler: o.runtime.scheduler,
     emitter,
-    lockTtlMs: Math.min(o.timeoutMs + LEASE_SLACK_MS, MAX_LEASE_MS),
-    maxWaitMs: o.maxWaitMs,
-    callTimeoutMs: o.timeoutMs,
-    budget: { burst: o.burst, cooldownMs: o.cooldownMs },
+    lockTtlMs: Math.min(o.transport.timeoutMs + LEASE_SLACK_MS, MAX_LEASE_MS),
+    maxWaitMs: o.unknownKid.maxWaitMs,
+    callTimeoutMs: o.transport.timeoutMs,
+    budget: { burst: o.budget.burst, cooldownMs: o.budget.cooldownMs },
   });
 }

@@ -1,10 +1,9 @@
 /**
- * The public types of JWKS validation: supported algorithms, the accepted key, drop reasons and
- * limits. Split from validate.ts so the rules read alone.
- *
- * @module
+ * The types of validated keys and their limits: supported algorithms, public JWK members, a
+ * validated key, drop reasons, validation options and result.
  */
 import type { KeyObject } from 'node:crypto';
+
 /**
  * JWS algorithms a validated key may be used with.
  *

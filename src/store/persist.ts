@@ -13,11 +13,41 @@ import type { Clock, Scheduler } from '../runtime/clock.js';
 import type { KeySetRecord } from '../core/record.js';
 import { makeRecord } from '../core/record.js';
 import { decodeRecord, encodeRecord, persistableKeys } from './codec.js';
+import type { SharedStore } from './contract.js';
 import type { SnapshotStore } from './snapshot-store.js';
+
+/** The store key of a key set: derived from its JWKS URL. */
+export function storeKeyFor(jwksUri: string): string {
+  return `jwks-keeper/v1 ${jwksUri}`;
+}
+
+/** True for a store of the shared-store contract (as opposed to the `{ load, save }` shape). */
+export function isSharedStore(s: SnapshotStore | SharedStore): s is SharedStore {
+  return typeof (s as SharedStore).get === 'function' && typeof (s as SharedStore).setIfNewer === 'function';
+}
+
+/**
+ * The `{ load, save }` shape seen through the shared-store contract: one record whatever the
+ * key, `get` reports version 0 (the codec carries the real version), and `setIfNewer` always
+ * writes (that shape has no compare-and-set: the last write wins, as before).
+ */
+export function adaptSnapshotStore(s: SnapshotStore): SharedStore {
+  return {
+    async get() {
+      const value = await s.load();
+      return value === undefined ? undefined : { version: 0, value };
+    },
+    async setIfNewer(_key, _version, value) {
+      await s.save(value);
+      return true;
+    },
+  };
+}
 
 /** What persistence needs. */
 export interface PersistenceDeps {
-  readonly store: SnapshotStore;
+  /** Either shape; `{ load, save }` is adapted ({@link adaptSnapshotStore}). */
+  readonly store: SnapshotStore | SharedStore;
   /** The HMAC key. */
   readonly key: Buffer;
   readonly jwksUri: string;
@@ -34,15 +64,31 @@ export interface PersistenceDeps {
 /** Saves and restores records through a snapshot store. */
 export class Persistence {
   readonly #d: PersistenceDeps;
+  readonly #store: SharedStore;
+  readonly #key: string;
   #saving: Promise<void> = Promise.resolve();
 
   constructor(deps: PersistenceDeps) {
     this.#d = deps;
+    this.#store = isSharedStore(deps.store) ? deps.store : adaptSnapshotStore(deps.store);
+    this.#key = storeKeyFor(deps.jwksUri);
   }
 
-  /** A promise that settles after `ms` (never rejects), on the injected scheduler. */
-  #deadline(ms: number): Promise<'deadline'> {
-    return new Promise((resolve) => this.#d.scheduler.setTimeout(() => resolve('deadline'), ms));
+  /**
+   * Race `p` against a deadline of `ms` on the injected scheduler; the deadline's timer is
+   * cleared as soon as either settles, so no timer outlives the call.
+   */
+  async #bounded<T>(p: Promise<T>, ms: number): Promise<T | 'deadline'> {
+    const { scheduler } = this.#d;
+    let timer: unknown;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = scheduler.setTimeout(() => resolve('deadline'), ms);
+    });
+    try {
+      return await Promise.race([p, deadline]);
+    } finally {
+      scheduler.clearTimeout(timer);
+    }
   }
 
   /** Report a store that failed or did not answer; the cache goes on without it. */
@@ -58,17 +104,18 @@ export class Persistence {
    */
   async restore(closed: () => boolean, loaded: () => boolean): Promise<KeySetRecord | undefined> {
     const d = this.#d;
-    let data: string | undefined | 'deadline';
+    let stored;
     try {
-      data = await Promise.race([d.store.load(), this.#deadline(d.timeoutMs)]);
+      stored = await this.#bounded(this.#store.get(this.#key), d.timeoutMs);
     } catch (err) {
       this.#failed('load', err);
       return undefined;
     }
-    if (data === 'deadline') {
+    if (stored === 'deadline') {
       this.#failed('load', new Error(`no answer within ${d.timeoutMs} ms`));
       return undefined;
     }
+    const data: unknown = stored?.value;
     if (data === undefined || closed()) return undefined;
     const nowWall = d.clock.wallNow();
     const r = decodeRecord(data, d.key, { jwksUri: d.jwksUri, nowWall, maxStaleMs: d.maxStaleMs });
@@ -107,15 +154,16 @@ export class Persistence {
       },
       d.key,
     );
-    this.#saving = this.#saving.then(() =>
-      d.store.save(encoded).then(undefined, (err: unknown) => {
-        this.#failed('save', err);
-      }),
-    );
+    this.#saving = this.#saving
+      .then(() => this.#store.setIfNewer(this.#key, record.version, encoded))
+      .then(
+        () => undefined,
+        (err: unknown) => this.#failed('save', err),
+      );
   }
 
   /** Resolves when pending saves are done, or after `timeoutMs`. */
   async flush(): Promise<void> {
-    await Promise.race([this.#saving, this.#deadline(this.#d.timeoutMs)]);
+    await this.#bounded(this.#saving, this.#d.timeoutMs);
   }
 }

@@ -4,6 +4,7 @@
  * `node:fs` stays out of the main import graph.
  */
 import { ConfigError } from '../errors.js';
+import type { SharedStore } from './contract.js';
 
 /** Where snapshots are kept: a file, Redis, a database row. Both methods may reject; the cache reports it and goes on. */
 export interface SnapshotStore {
@@ -15,8 +16,12 @@ export interface SnapshotStore {
 
 /** Options of snapshot persistence. */
 export interface PersistenceOptions {
-  /** Where to keep the snapshot. See `fileSnapshotStore` (`jwks-keeper/file-store`). */
-  store: SnapshotStore;
+  /**
+   * Where to keep the snapshot: a `{ load, save }` store (see `fileSnapshotStore`), or a store
+   * of the shared-store contract (`get`/`setIfNewer`: `memoryStore()`, `fileStore(dir)` from
+   * `jwks-keeper/file-store`, a Redis store), written only with a newer version.
+   */
+  store: SnapshotStore | SharedStore;
   /**
    * Key of the HMAC that authenticates the record: at least 32 bytes (a string is taken as
    * UTF-8). Required: anyone able to write the store could otherwise plant a signing key.

@@ -9,11 +9,12 @@ import type { JwksCacheOptions } from '../options.js';
 import type { Logger } from '../logging.js';
 import { createJwksCache } from '../cache.js';
 import { portOf } from '../core/port.js';
+import { VERIFIER_NUMBERS } from '../options/defaults.js';
+import { num } from '../options/resolve.js';
 import { ConfigError, JwksKeeperError, TokenInvalidError, sanitizeForLog } from '../errors.js';
 import type { SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 import { SUPPORTED_ALGS } from '../jwks/validate.js';
 import type { Clock } from '../runtime/clock.js';
-import { systemClock } from '../runtime/clock.js';
 import { precheckToken, pregateClaims } from './precheck.js';
 import type { PrecheckLimits, PrecheckedToken } from './precheck.js';
 import { fastVerify } from './fast-path.js';
@@ -44,7 +45,7 @@ export interface VerifierOptions {
   jwksUri?: string | URL;
   /** An existing cache to share between verifiers of the same issuer. Not closed by `close()`. */
   keys?: JwksCache;
-  /** Options for the cache created from `jwksUri`. */
+  /** Options for the cache created from `jwksUri`. Refused together with `keys` (configure that cache where you create it). */
   cacheOptions?: Omit<JwksCacheOptions, 'jwksUri'>;
   /**
    * Accepted `alg` values. Default: every asymmetric algorithm supported (RS*, PS*, ES*,
@@ -56,19 +57,23 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
   /** Require `exp`. Default: true (a token without expiry is valid forever if stolen). */
   requireExp?: boolean;
-  /** Reject tokens whose `iat` is older than this. Unit: seconds. Default: none. */
+  /** Reject tokens whose `iat` is older than this. Unit: seconds, > 0. Default: none. */
   maxTokenAgeSec?: number;
   /** Expected `typ` header, e.g. `at+jwt` (RFC 9068). Default: not checked. */
   typ?: string;
   /** Further claims that must be present. Default: none beyond `exp`, `iss`, `aud`. */
   requiredClaims?: readonly string[];
-  /** Longest token accepted, in characters. Default: 16 384 (real tokens are 1–4 KiB). */
+  /** Longest token accepted, in characters. Default: 16 384 (real tokens are 1–4 KiB). Range: [16, 1 048 576]. */
   maxTokenBytes?: number;
-  /** Longest decoded protected header, in bytes. Default: 4 096. */
+  /** Longest decoded protected header, in bytes. Default: 4 096. Range: [16, 65 536]. */
   maxHeaderBytes?: number;
-  /** Longest `kid`, in characters. Default: 256. */
+  /** Longest `kid`, in characters. Default: 256 (as the cache). Range: [1, 4096]. */
   maxKidLength?: number;
-  /** Wall clock for claim checks. Default: the cache's clock, else `Date.now()`. */
+  /**
+   * Wall clock for claim checks. Default: the cache's clock: the one in `cacheOptions.clock`
+   * for a cache created from `jwksUri`, or the clock the cache given as `keys` was created
+   * with (the process clock when none was given).
+   */
   clock?: Clock;
   /**
    * Verify plain tokens synchronously with `node:crypto` and jose's claim rules, instead of
@@ -159,23 +164,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (algorithms.length === 0 || algorithms.some((a) => !(SUPPORTED_ALGS as readonly string[]).includes(a))) {
     throw new ConfigError(`algorithms must be a non-empty subset of ${SUPPORTED_ALGS.join(', ')}`);
   }
-  const tolerance = options.clockToleranceSec ?? 30;
-  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
-    throw new ConfigError('clockToleranceSec must be in [0, 300]');
-  }
-  const maxTokenAge = options.maxTokenAgeSec;
-  if (maxTokenAge !== undefined && (typeof maxTokenAge !== 'number' || !(maxTokenAge > 0))) throw new ConfigError('maxTokenAgeSec must be > 0');
+  const V = VERIFIER_NUMBERS;
+  const tolerance = num('clockToleranceSec', V.clockToleranceSec, options.clockToleranceSec);
+  const maxTokenAge = options.maxTokenAgeSec === undefined ? undefined : num('maxTokenAgeSec', V.maxTokenAgeSec, options.maxTokenAgeSec);
+  const limits: PrecheckLimits = {
+    maxTokenBytes: num('maxTokenBytes', V.maxTokenBytes, options.maxTokenBytes),
+    maxHeaderBytes: num('maxHeaderBytes', V.maxHeaderBytes, options.maxHeaderBytes),
+    maxKidLength: num('maxKidLength', V.maxKidLength, options.maxKidLength),
+    algorithms: new Set(algorithms),
+  };
+  if (options.keys !== undefined && options.cacheOptions !== undefined) throw new ConfigError('cacheOptions apply only to a cache created from jwksUri; configure the cache given as keys when creating it');
   const owned = options.keys === undefined;
   if (options.logger !== undefined && options.keys !== undefined) throw new ConfigError('logger applies to the cache created from jwksUri: pass it to createJwksCache for a shared cache');
   const keys = options.keys ?? createJwksCache({ logger: options.logger, ...options.cacheOptions, jwksUri: options.jwksUri! });
   const port = portOf(keys);
-  const clock = options.clock ?? options.cacheOptions?.clock ?? systemClock;
-  const limits: PrecheckLimits = {
-    maxTokenBytes: options.maxTokenBytes ?? 16_384,
-    maxHeaderBytes: options.maxHeaderBytes ?? 4_096,
-    maxKidLength: options.maxKidLength ?? 256,
-    algorithms: new Set(algorithms),
-  };
+  // claims are checked on the cache's clock unless the verifier is given its own
+  const clock = options.clock ?? port.clock;
   const required = new Set<string>(['iss', 'aud', ...(options.requiredClaims ?? [])]);
   if (options.requireExp ?? true) required.add('exp');
   const requiredClaims = [...required];
