@@ -14,6 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { JwksCache, JwksCacheHealth, JwksCacheStats, LookupContext, RefreshResult, ResolvedKeys, SigningKey, SnapshotView } from './core/api.js';
 import { KeyHolder } from './core/holder.js';
+import { deriveHealth, snapshotView } from './core/introspect.js';
 import { attachPort } from './core/port.js';
 import { VersionClock } from './core/record.js';
 import { Refresher } from './core/refresher.js';
@@ -36,6 +37,9 @@ import { composeSource } from './source/compose.js';
 import { httpLeaf } from './source/http-leaf.js';
 import { leafFor } from './discovery/leaf.js';
 import { Persistence } from './store/persist.js';
+import type { FleetCoordinator } from './fleet/coordinator.js';
+import { createFleet } from './fleet/wire.js';
+import type { KeySetRecord } from './core/record.js';
 
 export type { JwksCache, JwksCacheHealth, JwksCacheStats, LookupContext, RefreshResult, ResolvedKeys, SigningKey, SnapshotKeyView, SnapshotView } from './core/api.js';
 
@@ -59,6 +63,7 @@ class JwksCacheImpl implements JwksCache {
   readonly #refresher: Refresher;
   readonly #gate: UnknownKidGate;
   readonly #persistence: Persistence | undefined;
+  readonly #fleet: FleetCoordinator | undefined;
   #started = false;
   #closed = false;
   #restoring: Promise<void> | undefined;
@@ -102,11 +107,13 @@ class JwksCacheImpl implements JwksCache {
     });
     // the discovery seam: with `discovery`, a leaf that resolves jwks_uri first
     const leaf = leafFor(o, makeHttpLeaf);
+    const fleet = (this.#fleet = createFleet(o, validation, emitter));
+    const localBudget = o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow());
     const source = (this.#source = composeSource({
       leaf,
-      budget: o.budget.custom ?? memoryBudget(o.budget, clock.monotonicNow()),
+      budget: fleet ? fleet.budget(localBudget) : localBudget,
       backoff: o.backoff,
-      ...(o.sharedLayer ? { shared: o.sharedLayer } : {}),
+      ...(fleet ? { shared: fleet.layer } : o.sharedLayer ? { shared: o.sharedLayer } : {}),
       layerContext: {
         jwksUri: o.jwksUri.href,
         current: () => holder.record,
@@ -191,7 +198,17 @@ class JwksCacheImpl implements JwksCache {
         this.#restoring = undefined;
       });
     }
+    this.#fleet?.start({ current: () => this.#holder.record, offer: (record) => this.#offer(record) });
     void this.#refresher.start(reason);
+  }
+
+  /** Fleet mode: install a record another instance announced, then answer waiters with it. */
+  #offer(record: KeySetRecord): void {
+    const current = !this.#closed && this.#holder.accept(record, 'broadcast').installed ? this.#holder.record : undefined;
+    if (!current) return;
+    this.#persistence?.save(current);
+    this.#refresher.scheduleAhead(current);
+    this.#gate.settle(current);
   }
 
   /** Restore a persisted record while the initial fetch runs; installed only if nothing was fetched first. */
@@ -248,6 +265,7 @@ class JwksCacheImpl implements JwksCache {
     this.#holder.close();
     const stopping = this.#refresher.close();
     this.#gate.close();
+    await this.#fleet?.close();
     await stopping;
     if (this.#persistence) await this.#persistence.flush();
     this.#emitter.clear();
@@ -341,50 +359,21 @@ class JwksCacheImpl implements JwksCache {
 
   stats(): JwksCacheStats {
     this.#gate.syncGauges();
-    return { ...this.#stats, unknownKid: { ...this.#stats.unknownKid } };
+    return { ...this.#stats, unknownKid: { ...this.#stats.unknownKid }, fleet: this.#fleet?.stats() };
   }
 
   snapshot(): SnapshotView | undefined {
-    const h = this.#holder;
-    const s = h.snapshot;
-    const rec = h.record;
-    if (!s || !rec) return undefined;
-    const now = this.#o.runtime.clock.monotonicNow();
-    return {
-      generation: s.generation,
-      keys: s.keys.map((k) => ({ kid: k.kid, kty: k.jwk.kty, crv: k.jwk.crv, alg: k.jwk.alg, algorithms: k.algorithms, thumbprint: k.thumbprint })),
-      status: h.usability(now),
-      lastSuccessAt: rec.fetchedAt,
-      freshUntil: this.#o.runtime.clock.wallNow() + (h.freshUntil - now),
-    };
+    const { clock } = this.#o.runtime;
+    return snapshotView(this.#holder, clock.monotonicNow(), clock.wallNow());
   }
 
   health(): JwksCacheHealth {
-    const h = this.#holder;
-    const now = this.#o.runtime.clock.monotonicNow();
-    const reasons: string[] = [];
-    let state: JwksCacheHealth['state'] = 'healthy';
-    if (this.#closed) {
-      state = 'failing';
-      reasons.push('closed');
-    } else if (!h.snapshot) {
-      state = 'failing';
-      reasons.push('not-loaded');
-    } else {
-      const u = h.usability(now);
-      if (u === 'expired') {
-        state = 'failing';
-        reasons.push('expired');
-      } else if (u === 'stale') {
-        state = 'degraded';
-        reasons.push('stale');
-      }
-    }
     const b = this.#source.backoff;
-    if (b.consecutiveFailures > 0) {
-      if (state === 'healthy') state = 'degraded';
-      reasons.push('refresh-failing');
-    }
-    return { state, reasons, lastSuccessAgeMs: h.lastSuccessAt === undefined ? undefined : now - h.lastSuccessAt, lastErrorCode: b.lastError?.code };
+    return deriveHealth(this.#holder, this.#o.runtime.clock.monotonicNow(), {
+      closed: this.#closed,
+      consecutiveFailures: b.consecutiveFailures,
+      lastErrorCode: b.lastError?.code,
+      fleetDegraded: this.#fleet?.degraded === true,
+    });
   }
 }

@@ -3,6 +3,7 @@
  * that rejects) is isolated and cannot break a refresh or a verification.
  */
 
+import type { FleetRefusal } from './fleet/types.js';
 import type { RestoreRefusal } from './store/codec.js';
 
 /**
@@ -84,6 +85,15 @@ export interface JwksEvents {
   'persistence.failed': { operation: 'load' | 'save'; message: string };
   /** A decision of the unknown-kid defence. `kid` is sanitised for logging. */
   'unknownKid': { kid: string; decision: UnknownKidDecision; clientId: string | undefined };
+  /**
+   * Fleet mode: the shared store failed or its circuit opened; this instance runs local-only
+   * (own fetches, own budget) until `fleet.recovered`. `reason` is the store's error code.
+   */
+  'fleet.degraded': { reason: string; message: string };
+  /** Fleet mode: the shared store answers again; the instance rejoins (and catches up on the stored record). */
+  'fleet.recovered': { degradedForMs: number };
+  /** Fleet mode: a shared record was refused (never installed); `version` is the one it was stored under. */
+  'fleet.refused': { reason: FleetRefusal; version: number };
 }
 
 /** Name of an event. */

@@ -25,6 +25,7 @@ export type { MemoryStoreOptions } from './store/memory.js';
 export type { SharedStore, StoredRecord, StoreLease } from './store/contract.js';
 export type { RefreshBudget, BudgetAnswer } from './source/budget.js';
 export type { LayerContext, RecordSource, SourceLayer } from './source/types.js';
+export type { JwksFleet, JwksFleetStats, FleetRefusal, FleetStatusChange, FleetTakeResult } from './fleet/types.js';
 export type { KeySetRecord, RecordProvenance } from './core/record.js';
 export type { Verifier, VerifierOptions, VerifyResult } from './verify/verifier.js';
 export type { JwksCacheOptions, UnknownKidOptions, PriorityOptions } from './options.js';

@@ -9,6 +9,7 @@ import type { PersistenceOptions } from './store/snapshot-store.js';
 import type { RefreshBudget } from './source/budget.js';
 import type { SourceLayer } from './source/types.js';
 import type { Logger } from './logging.js';
+import type { JwksFleet } from './fleet/types.js';
 
 /** Options of the unknown-kid defence (see the README section "Unknown-kid defence"). */
 export interface UnknownKidOptions {
@@ -171,6 +172,17 @@ export interface JwksCacheOptions {
    * Default: none (every instance fetches for itself).
    */
   sharedLayer?: SourceLayer;
+  /**
+   * Fleet mode: share one key-set record per JWKS URL with the other instances through a
+   * shared store, e.g. `redisFleet({ url, secret })` from `jwks-keeper/redis` (docs/fleet.md).
+   * Default: none (this instance fetches, budgets and single-flights alone). A refresh first
+   * reads the shared record, then takes a lease lock (held for `timeoutMs` + 2 s) so one
+   * instance fetches; the others wait at most `unknownKid.maxWaitMs` for its record. The
+   * unknown-kid and background budget is the fleet's when the store has one. The hot path
+   * never touches the store; when it fails, the instance goes on local-only. Refused
+   * together with `sharedLayer` (the fleet is the shared layer).
+   */
+  fleet?: JwksFleet;
   /** Injected clocks. Default: `performance.now()` and `Date.now()`. */
   clock?: Clock;
   /** Injected timers. Default: unref'd Node timers. */

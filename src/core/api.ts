@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { KeysUnavailableError } from '../errors.js';
 import type { JwksEventName, JwksListener, UnknownKidDecision } from '../events.js';
+import type { JwksFleetStats } from '../fleet/types.js';
 import type { PublicJwk, SupportedAlg, ValidatedKey } from '../jwks/validate.js';
 
 /** Counters for metrics. All are monotonic counts since creation, except the gauges noted. */
@@ -45,13 +46,15 @@ export interface JwksCacheStats {
   generation: number;
   /** Gauge: keys in the current set. */
   keyCount: number;
+  /** Fleet counters (shared hits, lock wins and waits, broadcasts, degraded time), or `undefined` without the `fleet` option. */
+  fleet: JwksFleetStats | undefined;
 }
 
 /** Derived health. */
 export interface JwksCacheHealth {
   /** `healthy`: fresh keys, last refresh fine. `degraded`: serving, but stale or refreshes failing. `failing`: cannot verify. */
   state: 'healthy' | 'degraded' | 'failing';
-  /** Machine-readable reasons, e.g. `not-loaded`, `stale`, `refresh-failing`, `expired`, `closed`. */
+  /** Machine-readable reasons, e.g. `not-loaded`, `stale`, `refresh-failing`, `expired`, `closed`, `fleet-degraded`. */
   reasons: string[];
   /** Age of the last successful fetch or revalidation, ms. */
   lastSuccessAgeMs: number | undefined;

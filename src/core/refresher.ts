@@ -138,8 +138,7 @@ export class Refresher {
       const { installed, changed, generation } = d.holder.accept(record, record.provenance.kind === 'decoded' ? 'shared' : 'fetch');
       const current = d.holder.record;
       if (installed && current) d.persist(current);
-      const now = d.clock.monotonicNow();
-      this.#schedule(backgroundRefreshAt(now, record.freshForMs, d.random()), 'scheduled');
+      this.#scheduleFor(record, record.provenance.kind === 'decoded');
       d.emitter.emit('refresh.succeeded', {
         reason,
         modified: changed,
@@ -182,6 +181,24 @@ export class Refresher {
       nextAttemptInMs: b.lastDelayMs,
     });
     return { ok: false, generation, changed: false, error: err };
+  }
+
+  /** Refresh ahead of `record`'s freshness (its age counted when it came from elsewhere). */
+  #scheduleFor(record: KeySetRecord, aged: boolean): void {
+    const d = this.#d;
+    const now = d.clock.monotonicNow();
+    const ageMs = aged ? Math.max(0, d.clock.wallNow() - record.fetchedAt) : 0;
+    this.#schedule(Math.max(now, backgroundRefreshAt(now, record.freshForMs, d.random()) - ageMs), 'scheduled');
+  }
+
+  /**
+   * A record installed from outside a load (fleet broadcast): the next background refresh is
+   * due ahead of ITS freshness, so instances that received it do not refresh on their old
+   * schedule (one request per refresh window for the whole fleet).
+   */
+  scheduleAhead(record: KeySetRecord): void {
+    if (this.#op || this.#closed) return;
+    this.#scheduleFor(record, true);
   }
 
   #schedule(at: number, reason: RefreshReason): void {

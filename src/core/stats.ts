@@ -26,5 +26,6 @@ export function newStats(): JwksCacheStats {
     negativeEntries: 0,
     generation: 0,
     keyCount: 0,
+    fleet: undefined,
   };
 }

@@ -15,6 +15,7 @@ import { systemClock, systemScheduler } from '../runtime/clock.js';
 import { persistenceKey } from '../store/codec.js';
 import type { SharedStore } from '../store/contract.js';
 import type { RefreshBudget } from '../source/budget.js';
+import type { JwksFleet } from '../fleet/types.js';
 import type { SourceLayer } from '../source/types.js';
 import type { PersistenceOptions, SnapshotStore } from '../store/snapshot-store.js';
 import type { NumericSpec } from './defaults.js';
@@ -33,6 +34,8 @@ export interface ResolvedCacheOptions {
   readonly budget: BucketConfig & { readonly custom: RefreshBudget | undefined };
   /** The shared-store layer, if any. */
   readonly sharedLayer: SourceLayer | undefined;
+  /** Fleet mode (`fleet` option), if any. */
+  readonly fleet: JwksFleet | undefined;
   readonly unknownKid: {
     readonly maxWaitMs: number;
     readonly maxWaiters: number;
@@ -60,6 +63,19 @@ function bool(name: string, value: unknown, dflt: boolean): boolean {
   if (value === undefined) return dflt;
   if (typeof value !== 'boolean') throw new ConfigError(`${name} must be a boolean`);
   return value;
+}
+
+/** The fleet: a shared store with a secret of at least 32 bytes; not together with `sharedLayer`. */
+function resolveFleet(f: JwksFleet | undefined, sharedLayer: unknown): JwksFleet | undefined {
+  if (f === undefined) return undefined;
+  rule(f !== null && typeof f === 'object' && typeof f.get === 'function' && typeof f.setIfNewer === 'function', 'fleet must be a shared store with get() and setIfNewer() (e.g. redisFleet() from jwks-keeper/redis)');
+  rule(sharedLayer === undefined, 'fleet is the shared layer: give fleet or sharedLayer, not both');
+  try {
+    persistenceKey(f.secret);
+  } catch {
+    throw new ConfigError('fleet.secret must be a string or Uint8Array of at least 32 bytes');
+  }
+  return f;
 }
 
 /** Throw a `ConfigError` when a cross-option rule is broken. */
@@ -166,6 +182,7 @@ export function resolveCacheOptions(o: JwksCacheOptions, checkUrl: (u: string | 
     backoff: { initialMs: backoffInitialMs, maxMs: backoffMaxMs, maxRetryAfterMs: num('maxRetryAfterMs', N.maxRetryAfterMs, o.maxRetryAfterMs) },
     budget: { cooldownMs, burst: num('unknownKid.burst', N['unknownKid.burst'], uk.burst), custom: resolveBudget(o.budget, uk.burst) },
     sharedLayer: resolveSharedLayer(o.sharedLayer),
+    fleet: resolveFleet(o.fleet, o.sharedLayer),
     unknownKid: {
       maxWaitMs,
       maxWaiters,
