@@ -30,7 +30,8 @@ import type { Clock, Scheduler } from '../runtime/clock.js';
 import type { BudgetAnswer, RefreshBudget } from '../source/budget.js';
 import type { RecordSource, SourceLayer } from '../source/types.js';
 import type { RefreshReason } from '../events.js';
-import { encodeRecord, persistableKeys, persistenceKey } from '../store/codec.js';
+import { persistenceKey } from '../store/codec.js';
+import { encodeKeySetRecord } from '../store/records.js';
 import { decodeShared } from './decode.js';
 import type { StoreLease, StoredRecord } from '../store/contract.js';
 import type { FleetRefusal, JwksFleet, JwksFleetStats } from './types.js';
@@ -220,17 +221,7 @@ export class FleetCoordinator {
   }
 
   async #publish(record: KeySetRecord): Promise<void> {
-    const value = encodeRecord(
-      {
-        jwksUri: record.jwksUri,
-        fetchedAt: record.fetchedAt,
-        freshForMs: record.freshForMs,
-        version: record.version,
-        validators: record.validators,
-        keys: persistableKeys(record.snapshot.keys),
-      },
-      this.#secret,
-    );
+    const value = encodeKeySetRecord(record, this.#secret);
     try {
       if (await this.#call(() => this.#d.fleet.setIfNewer(this.#key, record.version, value))) this.#stats.published++;
     } catch {

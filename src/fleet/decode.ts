@@ -5,11 +5,9 @@
  * under a new number is refused), and its keys are validated again as if just fetched.
  */
 import type { KeySetRecord } from '../core/record.js';
-import { makeRecord } from '../core/record.js';
-import { buildSnapshot } from '../jwks/snapshot.js';
 import type { ValidateOptions } from '../jwks/validate.js';
-import { validateJwks } from '../jwks/validate.js';
 import { decodeRecord } from '../store/codec.js';
+import { recordFromDecoded } from '../store/records.js';
 import type { StoredRecord } from '../store/contract.js';
 import type { FleetRefusal } from './types.js';
 
@@ -23,15 +21,5 @@ export function decodeShared(
   const r = decodeRecord(stored.value, secret, expect);
   if (typeof r === 'string') return r;
   if (r.version !== stored.version) return 'version-mismatch';
-  const { keys } = validateJwks({ keys: r.keys }, validation);
-  if (keys.length === 0) return 'no-usable-keys';
-  return makeRecord({
-    jwksUri: r.jwksUri,
-    snapshot: buildSnapshot(keys, 1),
-    fetchedAt: r.fetchedAt,
-    freshForMs: r.freshForMs,
-    validators: r.validators,
-    version: r.version,
-    provenance: { kind: 'decoded' },
-  });
+  return recordFromDecoded(r, validation);
 }

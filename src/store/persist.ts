@@ -6,13 +6,11 @@
  */
 import { sanitizeForLog } from '../errors.js';
 import type { SafeEmitter } from '../events.js';
-import { buildSnapshot } from '../jwks/snapshot.js';
 import type { ValidateOptions } from '../jwks/validate.js';
-import { validateJwks } from '../jwks/validate.js';
 import type { Clock, Scheduler } from '../runtime/clock.js';
 import type { KeySetRecord } from '../core/record.js';
-import { makeRecord } from '../core/record.js';
-import { decodeRecord, encodeRecord, persistableKeys } from './codec.js';
+import { decodeRecord } from './codec.js';
+import { encodeKeySetRecord, recordFromDecoded } from './records.js';
 import type { SharedStore } from './contract.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
@@ -124,36 +122,18 @@ export class Persistence {
       return undefined;
     }
     if (loaded()) return undefined;
-    const { keys } = validateJwks({ keys: r.keys }, d.validation);
-    if (keys.length === 0) {
-      d.emitter.emit('persistence.refused', { reason: 'no-usable-keys' });
+    const record = recordFromDecoded(r, d.validation);
+    if (record === 'no-usable-keys') {
+      d.emitter.emit('persistence.refused', { reason: record });
       return undefined;
     }
-    return makeRecord({
-      jwksUri: r.jwksUri,
-      snapshot: buildSnapshot(keys, 1),
-      fetchedAt: r.fetchedAt,
-      freshForMs: r.freshForMs,
-      validators: r.validators,
-      version: r.version,
-      provenance: { kind: 'decoded' },
-    });
+    return record;
   }
 
   /** Save a record; saves run one at a time, failures are reported only. */
   save(record: KeySetRecord): void {
     const d = this.#d;
-    const encoded = encodeRecord(
-      {
-        jwksUri: record.jwksUri,
-        fetchedAt: record.fetchedAt,
-        freshForMs: record.freshForMs,
-        version: record.version,
-        validators: record.validators,
-        keys: persistableKeys(record.snapshot.keys),
-      },
-      d.key,
-    );
+    const encoded = encodeKeySetRecord(record, d.key);
     this.#saving = this.#saving
       .then(() => this.#store.setIfNewer(this.#key, record.version, encoded))
       .then(
