@@ -64,6 +64,62 @@ export interface SidecarLimits {
   shutdownTimeoutMs?: number;
 }
 
+/** The `fleet` entry of the config file: every cache of the sidecar joins this Redis fleet. */
+export interface SidecarFleet {
+  /** `redis://` or `rediss://` URL of the Redis. Give `url` or `urlEnv`. */
+  url?: string;
+  /** Name of an environment variable holding the URL (keeps a Redis password out of the file). */
+  urlEnv?: string;
+  /**
+   * Prefix of the Redis keys and channels. Default: `'jwks-keeper:'`. At most 200 characters,
+   * no spaces or braces. Use one per environment sharing a Redis; every member of one fleet
+   * (sidecars and apps using `redisFleet`) must use the same.
+   */
+  keyPrefix?: string;
+  /**
+   * HMAC key authenticating the shared records, at least 32 bytes, the same on every member of
+   * the fleet. Give `secret` or (preferred: keeps it out of the file) `secretEnv`.
+   */
+  secret?: string;
+  /** Name of an environment variable holding the secret. */
+  secretEnv?: string;
+}
+
+/** A checked `fleet` entry: what `redisFleet` is given. */
+export interface ResolvedSidecarFleet {
+  /** The Redis URL (from `url` or `urlEnv`). */
+  url: string;
+  /** The key prefix, or `undefined` for `redisFleet`'s default. */
+  keyPrefix: string | undefined;
+  /** The record HMAC key (from `secret` or `secretEnv`). */
+  secret: string;
+}
+
+const FLEET_KEYS = new Set(['url', 'urlEnv', 'keyPrefix', 'secret', 'secretEnv']);
+
+/** Check the `fleet` entry; `undefined` when there is none. Throws {@link SidecarConfigError}. */
+export function validateFleet(raw: unknown, env: Readonly<Record<string, string | undefined>>): ResolvedSidecarFleet | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SidecarConfigError('fleet must be an object');
+  const f = raw as SidecarFleet;
+  for (const k of Object.keys(f)) if (!FLEET_KEYS.has(k)) throw new SidecarConfigError(`unknown key "fleet.${k.slice(0, 40)}"`);
+  const pick = (name: 'url' | 'secret', value: unknown, envName: unknown): unknown => {
+    if (value !== undefined && envName !== undefined) throw new SidecarConfigError(`fleet: give ${name} or ${name}Env, not both`);
+    if (envName === undefined) return value;
+    if (typeof envName !== 'string' || envName === '') throw new SidecarConfigError(`fleet.${name}Env must be the name of an environment variable`);
+    return env[envName];
+  };
+  const url = pick('url', f.url, f.urlEnv);
+  if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url)) throw new SidecarConfigError('fleet needs a redis:// or rediss:// URL (url or urlEnv)');
+  const secret = pick('secret', f.secret, f.secretEnv);
+  if (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < 32) throw new SidecarConfigError('fleet needs a secret of at least 32 bytes (secret or secretEnv)');
+  const prefix = f.keyPrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length > 200 || /[\s{}]/.test(prefix))) {
+    throw new SidecarConfigError('fleet.keyPrefix must be a string of at most 200 characters without spaces or braces');
+  }
+  return { url, keyPrefix: prefix, secret };
+}
+
 /** The config file (`jwks-keeper serve --config sidecar.json`). */
 export interface SidecarConfig {
   /** Address to bind. Default: `127.0.0.1` (only local apps reach the sidecar; bind `0.0.0.0` deliberately). */
@@ -76,6 +132,11 @@ export interface SidecarConfig {
   webhooks?: SidecarWebhook[];
   /** Limits. */
   limits?: SidecarLimits;
+  /**
+   * Fleet mode on Redis for every issuer. Default: none (each sidecar fetches on its own).
+   * Needs the optional `redis` package.
+   */
+  fleet?: SidecarFleet;
 }
 
 /** Every limit after defaults. */
@@ -115,10 +176,13 @@ export function resolveLimits(l: SidecarLimits = {}): ResolvedLimits {
 }
 
 /** Check a parsed config file (or one built from flags). Throws {@link SidecarConfigError}. */
-export function validateConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = process.env): SidecarConfig & { limits: ResolvedLimits; webhooks: (SidecarWebhook & { secret: string })[] } {
+export function validateConfig(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Omit<SidecarConfig, 'fleet'> & { limits: ResolvedLimits; webhooks: (SidecarWebhook & { secret: string })[]; fleet: ResolvedSidecarFleet | undefined } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SidecarConfigError('the config must be a JSON object');
   const c = raw as SidecarConfig;
-  const known = new Set(['host', 'port', 'issuers', 'webhooks', 'limits']);
+  const known = new Set(['host', 'port', 'issuers', 'webhooks', 'limits', 'fleet']);
   for (const k of Object.keys(c)) if (!known.has(k)) throw new SidecarConfigError(`unknown config key "${k.slice(0, 40)}"`);
   if (c.host !== undefined && (typeof c.host !== 'string' || c.host === '')) throw new SidecarConfigError('host must be a non-empty string');
   const port = int('port', c.port, 8787, 0, 65_535);
@@ -155,5 +219,5 @@ export function validateConfig(raw: unknown, env: Readonly<Record<string, string
     if (w.events !== undefined && (!Array.isArray(w.events) || w.events.some((e) => typeof e !== 'string'))) throw new SidecarConfigError(`${at}.events must be an array of event names`);
     return { url: u.href, secret, ...(w.events ? { events: [...w.events] } : {}) };
   });
-  return { host: c.host ?? '127.0.0.1', port, issuers, webhooks, limits: resolveLimits(c.limits) };
+  return { host: c.host ?? '127.0.0.1', port, issuers, webhooks, limits: resolveLimits(c.limits), fleet: validateFleet(c.fleet, env) };
 }

@@ -23,7 +23,7 @@ Logs are JSON lines on stdout. SIGTERM or SIGINT: drain and exit 0. SIGUSR1: ref
 
 Options:
   --config <file>          JSON config: {"issuers": [{"name", "issuer", "jwksUri"?, "audience"?}], ...}
-                           (see docs/operations.md); flags below override host and port
+                           (see docs/operations.md); flags below override host, port, fleet
   --issuer <iss>           A single issuer (instead of --config)
   --name <name>            Its name in URLs (default "default")
   --audience <aud>         Accepted audience for /verify (repeatable; default: mirror only)
@@ -32,6 +32,10 @@ Options:
   --port <n>               Port (default 8787; 0 picks one, logged)
   --webhook <url>          POST signed events to this URL (repeatable)
   --webhook-secret-env <VAR>  Environment variable holding the webhooks' HMAC secret
+  --fleet-url <url>        Fleet mode: share keys, refresh lock and budget with other instances
+                           through this Redis (redis:// or rediss://; needs the redis package)
+  --fleet-secret-env <VAR> Environment variable holding the fleet's record HMAC key (≥ 32 bytes)
+  --fleet-key-prefix <p>   Redis key prefix (default "jwks-keeper:")
   --min-refresh-interval-ms <ms>  Refresh floor for flag-configured issuers (default 60000)
   --max-sse-clients <n>    Concurrent /events clients (default 256)
   --allow-insecure-http    Allow http:// JWKS URLs to non-loopback hosts
@@ -54,6 +58,9 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     port: { type: 'string' },
     webhook: { type: 'string', multiple: true },
     'webhook-secret-env': { type: 'string' },
+    'fleet-url': { type: 'string' },
+    'fleet-secret-env': { type: 'string' },
+    'fleet-key-prefix': { type: 'string' },
     'min-refresh-interval-ms': { type: 'string' },
     'max-sse-clients': { type: 'string' },
     'allow-insecure-http': { type: 'boolean' },
@@ -84,6 +91,10 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       raw.webhooks = values.webhook.map((url) => ({ url, secretEnv }));
     }
   } else throw new UsageError('--config <file> or --issuer <iss> is required');
+  if (values['fleet-url'] !== undefined || values['fleet-secret-env'] !== undefined || values['fleet-key-prefix'] !== undefined) {
+    if (!values['fleet-url'] || !values['fleet-secret-env']) throw new UsageError('fleet mode needs --fleet-url and --fleet-secret-env (the secret is never taken from the command line)');
+    raw.fleet = { url: values['fleet-url'], secretEnv: values['fleet-secret-env'], ...(values['fleet-key-prefix'] !== undefined ? { keyPrefix: values['fleet-key-prefix'] } : {}) };
+  }
   if (values.host) raw.host = values.host;
   if (values.port !== undefined) raw.port = intOption('port', values.port, 8787, 0, 65_535);
   if (values['max-sse-clients'] !== undefined) raw.limits = { ...raw.limits, maxSseClients: intOption('max-sse-clients', values['max-sse-clients'], 256, 0, 100_000) };
@@ -93,7 +104,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     if (err instanceof SidecarConfigError) throw new UsageError(`config: ${err.message}`);
     throw err;
   }
-  const sidecar = createSidecar(raw);
+  const sidecar = createSidecar(raw, { env: io.env });
   // before start(): a SIGUSR1 that arrives early must not reach Node's default (the inspector)
   const onUsr1 = () => void sidecar.refresh().catch(() => {});
   process.on('SIGUSR1', onUsr1);

@@ -26,6 +26,8 @@ import { validateConfig } from './config.js';
 import { EventHub, SIDECAR_EVENTS } from './hub.js';
 import type { SidecarEventType } from './hub.js';
 import { WebhookDispatcher } from './webhooks.js';
+import { openSidecarFleet } from './fleet.js';
+import type { RedisFleet } from '../redis/index.js';
 import type { WebhookStats } from './webhooks.js';
 
 /** A structured log line's fields. */
@@ -39,6 +41,8 @@ export interface SidecarDeps {
   cacheOptions?: Omit<JwksCacheOptions, 'jwksUri'>;
   /** Log sink. Default: JSON lines on stdout. */
   log?: LogSink;
+  /** Where `secretEnv` and `urlEnv` names are looked up. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A running (or startable) sidecar. */
@@ -98,7 +102,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 
 /** Create a sidecar from a config (validated here). Nothing runs until `start()`. */
 export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Sidecar {
-  const cfg = validateConfig(config);
+  const cfg = validateConfig(config, deps.env ?? process.env);
   const limits: ResolvedLimits = cfg.limits;
   const sink: LogSink = deps.log ?? ((line) => void process.stdout.write(`${JSON.stringify(line)}\n`));
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields: LogFields = {}): void => {
@@ -123,6 +127,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
   let server: Server | undefined;
   let url = '';
   let closing: Promise<void> | undefined;
+  let fleet: RedisFleet | undefined;
 
   /** The sidecar's own series, after the shared ones. */
   function sidecarMetrics(): string {
@@ -139,10 +144,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
     webhooks.stats().forEach((w, i) => {
       for (const result of ['delivered', 'failed', 'dropped'] as const) lines.push(`jwks_keeper_sidecar_webhook_deliveries_total{webhook="${i}",result="${result}"} ${w[result]}`);
     });
+    if (fleet) lines.push('# HELP jwks_keeper_sidecar_fleet_connected 1 while fleet mode reaches Redis, 0 while it runs local-only', '# TYPE jwks_keeper_sidecar_fleet_connected gauge', `jwks_keeper_sidecar_fleet_connected ${fleet.status().state === 'connected' ? 1 : 0}`);
     return `${lines.join('\n')}\n`;
   }
 
   async function setUp(): Promise<void> {
+    if (cfg.fleet) fleet = await openSidecarFleet(cfg.fleet, log);
     for (const i of cfg.issuers) {
       let jwksUri = i.jwksUri;
       if (jwksUri === undefined) {
@@ -150,7 +157,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
         jwksUri = d.jwksUri;
         log('info', 'discovered jwks_uri', { issuer: i.name, jwksUri });
       }
-      const cache = createJwksCache({ ...deps.cacheOptions, ...i.cache, jwksUri });
+      const cache = createJwksCache({ ...deps.cacheOptions, ...i.cache, jwksUri, ...(fleet ? { fleet } : {}) });
       for (const type of SIDECAR_EVENTS) {
         cache.on(type, (e: object) => {
           const ev = hub.publish(type as SidecarEventType, { issuer: i.name, ...e });
@@ -367,6 +374,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Si
         }
         await webhooks.drain(limits.shutdownTimeoutMs);
         await Promise.all([...caches.values()].map((c) => c.close()));
+        await fleet?.close();
         log('info', 'stopped', {});
       })();
       return closing;

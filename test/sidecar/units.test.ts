@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { EventHub } from '../../src/sidecar/hub.js';
 import { WebhookDispatcher } from '../../src/sidecar/webhooks.js';
 import { validateConfig, SidecarConfigError } from '../../src/sidecar/config.js';
+import { redactRedisUrl } from '../../src/sidecar/fleet.js';
 import { Receiver } from './helpers.js';
 
 test('event ring buffer: resume returns what is left after Last-Event-ID and reports evicted events as a gap', () => {
@@ -80,4 +81,43 @@ test('config validation: typed errors for bad configs, defaults for good ones', 
     [{ issuers: [{ name: 'a', issuer: 'x' }], webhooks: [{ url: 'https://h.test/', secretEnv: 'MISSING' }] }, /secret/],
   ];
   for (const [raw, message] of bad) assert.throws(() => validateConfig(raw, {}), (err: unknown) => err instanceof SidecarConfigError && message.test(err.message), JSON.stringify(raw));
+});
+
+test('config validation: the fleet entry (url or urlEnv, secret or secretEnv of ≥ 32 bytes, keyPrefix)', () => {
+  const issuers = [{ name: 'a', issuer: 'https://a.test/' }];
+  const secret = 's'.repeat(32);
+  const env = { REDIS_URL: 'redis://:pw@redis.internal:6379/2', FLEET_SECRET: secret, SHORT: 's'.repeat(31) };
+  assert.equal(validateConfig({ issuers }, env).fleet, undefined, 'no fleet entry: no fleet mode');
+  assert.deepEqual(validateConfig({ issuers, fleet: { url: 'redis://127.0.0.1:6379', secret } }, env).fleet, { url: 'redis://127.0.0.1:6379', keyPrefix: undefined, secret });
+  assert.deepEqual(validateConfig({ issuers, fleet: { urlEnv: 'REDIS_URL', secretEnv: 'FLEET_SECRET', keyPrefix: 'prod:' } }, env).fleet, { url: env.REDIS_URL, keyPrefix: 'prod:', secret });
+  assert.equal(validateConfig({ issuers, fleet: { url: 'rediss://r.test', secret: 'é'.repeat(16) } }, env).fleet?.secret.length, 16, 'the secret is counted in UTF-8 bytes');
+  const bad: [unknown, RegExp][] = [
+    [[], /fleet must be an object/],
+    [null, /fleet must be an object/],
+    [{ url: 'redis://r', secret, password: 'x' }, /unknown key "fleet\.password"/],
+    [{ secret }, /redis:\/\/ or rediss:\/\/ URL/],
+    [{ url: 'http://r.test', secret }, /redis:\/\/ or rediss:\/\/ URL/],
+    [{ url: 'redis://r.test/ x', secret }, /redis:\/\/ or rediss:\/\/ URL/],
+    [{ urlEnv: 'UNSET', secret }, /redis:\/\/ or rediss:\/\/ URL/],
+    [{ url: 'redis://r', urlEnv: 'REDIS_URL', secret }, /url or urlEnv, not both/],
+    [{ urlEnv: '', secret }, /urlEnv must be the name/],
+    [{ url: 'redis://r' }, /at least 32 bytes/],
+    [{ url: 'redis://r', secretEnv: 'SHORT' }, /at least 32 bytes/],
+    [{ url: 'redis://r', secretEnv: 'UNSET' }, /at least 32 bytes/],
+    [{ url: 'redis://r', secret: 's'.repeat(31) }, /at least 32 bytes/],
+    [{ url: 'redis://r', secret, secretEnv: 'FLEET_SECRET' }, /secret or secretEnv, not both/],
+    [{ url: 'redis://r', secret, keyPrefix: 'has space' }, /keyPrefix/],
+    [{ url: 'redis://r', secret, keyPrefix: 'a{b}' }, /keyPrefix/],
+    [{ url: 'redis://r', secret, keyPrefix: 'p'.repeat(201) }, /keyPrefix/],
+    [{ url: 'redis://r', secret, keyPrefix: 7 }, /keyPrefix/],
+  ];
+  for (const [fleet, message] of bad) {
+    assert.throws(() => validateConfig({ issuers, fleet }, env), (err: unknown) => err instanceof SidecarConfigError && message.test(err.message), JSON.stringify(fleet));
+  }
+});
+
+test('redactRedisUrl: logs show the Redis host, never its password', () => {
+  assert.equal(redactRedisUrl('redis://:hunter2@redis.internal:6379/2'), 'redis://redis.internal:6379/2');
+  assert.equal(redactRedisUrl('rediss://user:pw@r.test'), 'rediss://r.test');
+  assert.equal(redactRedisUrl('not a url'), '(unparsable)');
 });
