@@ -7,7 +7,7 @@
 export { createSidecar } from './server.js';
 export type { Sidecar, SidecarDeps, LogSink, LogFields } from './server.js';
 export { validateConfig, resolveLimits, SidecarConfigError } from './config.js';
-export type { SidecarConfig, SidecarIssuer, SidecarWebhook, SidecarLimits, ResolvedLimits } from './config.js';
+export type { SidecarConfig, SidecarIssuer, SidecarWebhook, SidecarLimits, ResolvedLimits, SidecarFleet, ResolvedSidecarFleet } from './config.js';
 export { SIDECAR_EVENTS } from './hub.js';
 export type { SidecarEvent, SidecarEventType, EventHub } from './hub.js';
 export { signWebhook, verifyWebhookSignature } from './webhooks.js';
