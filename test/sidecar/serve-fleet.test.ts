@@ -18,7 +18,7 @@ import { OidcIdp, Proc, buildOnce, run } from '../cli/helpers.js';
 import { SseClient, send } from './helpers.js';
 
 const SECRET = 'sidecar fleet secret: thirty-two bytes or more';
-const NO_REDIS = pathToFileURL(fileURLToPath(new URL('./fixtures/no-redis.mjs', import.meta.url))).href;
+const NO_REDIS = pathToFileURL(fileURLToPath(new URL('../helpers/no-redis.mjs', import.meta.url))).href;
 const dir = mkdtempSync(join(tmpdir(), 'jwks-keeper-serve-fleet-'));
 const procs: Proc[] = [];
 let redis: RedisServer;
