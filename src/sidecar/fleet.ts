@@ -18,6 +18,15 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+/** The URL's password, decoded (`''` without one): a client error quoting it is redacted. */
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+}
+
 /** The sidecar's log function, as fleet.ts needs it. */
 export type FleetLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -35,12 +44,14 @@ export async function openSidecarFleet(f: ResolvedSidecarFleet, log: FleetLog): 
   }
   const { redisFleet } = await import('../redis/index.js');
   let lastError = '';
+  const password = passwordOf(f.url);
   const fleet = redisFleet({
     url: f.url,
     secret: f.secret,
     ...(f.keyPrefix !== undefined ? { keyPrefix: f.keyPrefix } : {}),
     onClientError: (err) => {
-      const error = err instanceof Error ? err.message : String(err);
+      let error = err instanceof Error ? err.message : String(err);
+      if (password !== '') error = error.split(password).join('***');
       if (error !== lastError) log('warn', 'fleet redis client error', { error: error.slice(0, 200) });
       lastError = error;
     },
