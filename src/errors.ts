@@ -207,6 +207,26 @@ export class TokenInvalidError extends JwksKeeperError {
   }
 }
 
+/**
+ * Machine-readable facts about a refused JWKS document, so that alerts and tools need not parse
+ * the message. Only set for the codes named on each field.
+ */
+export interface KeysUnavailableDetails {
+  /** `JWKS_NO_USABLE_KEYS`: the number of entries in the document's `keys` array. */
+  readonly entries?: number;
+  /**
+   * `JWKS_NO_USABLE_KEYS`: how many entries were dropped, by drop reason (`symmetric-key`,
+   * `use-not-sig`, `rsa-too-small`, `too-many-keys` …; the `DropReason` values).
+   */
+  readonly dropped?: Readonly<Record<string, number>>;
+  /** `JWKS_PRIVATE_KEY`: index of the first entry carrying private members. */
+  readonly entryIndex?: number;
+  /** `JWKS_PRIVATE_KEY`: the private member names found in that entry (`d`, `p` …), never their values. */
+  readonly privateMembers?: readonly string[];
+  /** `JWKS_PRIVATE_KEY`: that entry's `kid` when it is a string, sanitised for logs (control characters escaped, length capped). */
+  readonly kid?: string;
+}
+
 /** No decision could be made because keys are unavailable. Answer HTTP 503, optionally with `Retry-After`. */
 export class KeysUnavailableError extends JwksKeeperError {
   readonly code: KeysUnavailableCode;
@@ -217,15 +237,18 @@ export class KeysUnavailableError extends JwksKeeperError {
    * frameworks read as "the status to answer".
    */
   readonly upstreamStatus: number | undefined;
+  /** What was wrong with a refused document (`JWKS_NO_USABLE_KEYS`, `JWKS_PRIVATE_KEY`); `undefined` otherwise. */
+  readonly details: KeysUnavailableDetails | undefined;
 
   constructor(
     code: KeysUnavailableCode,
     message: string,
-    options?: { cause?: unknown; upstreamStatus?: number; retryAfterMs?: number },
+    options?: { cause?: unknown; upstreamStatus?: number; retryAfterMs?: number; details?: KeysUnavailableDetails },
   ) {
     super(message, options);
     this.code = code;
     this.upstreamStatus = options?.upstreamStatus;
+    this.details = options?.details === undefined ? undefined : Object.freeze({ ...options.details });
   }
 
   protected override responseHeaders(): Record<string, string> {

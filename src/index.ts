@@ -40,7 +40,7 @@ export {
   isVerifyError,
   bearerChallenge,
 } from './errors.js';
-export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
+export type { ErrorCode, TokenInvalidCode, KeysUnavailableCode, KeysUnavailableDetails, BearerRequestCode, ErrorHttpStatus, VerifyError } from './errors.js';
 export { attachLogger } from './logging.js';
 export { readinessProbe } from './adapters/http.js';
 export type { Readiness } from './adapters/http.js';

@@ -76,6 +76,7 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
       throw new KeysUnavailableError(
         'JWKS_PRIVATE_KEY',
         `JWKS entry #${i}${typeof kid === 'string' ? ` (kid ${sanitizeForLog(kid)})` : ''} contains private key member(s) ${found.join(', ')}: refusing the whole document`,
+        { details: { entryIndex: i, privateMembers: Object.freeze([...found]), ...(typeof kid === 'string' ? { kid: sanitizeForLog(kid) } : {}) } },
       );
     }
   } catch (err) {
@@ -164,6 +165,7 @@ export function validateJwks(doc: unknown, opts?: Partial<ValidateOptions>): Val
     throw new KeysUnavailableError(
       'JWKS_NO_USABLE_KEYS',
       `JWKS has no usable signing key (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${summary === '' ? '' : `; dropped: ${summary}`})`,
+      { details: { entries: entries.length, dropped: Object.freeze(Object.fromEntries(counts)) } },
     );
   }
 
